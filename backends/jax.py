@@ -1,0 +1,85 @@
+"""JAX: jax.lax.reduce_window with lax.max (max) and lax.add (the sum of an average).
+
+JAX has no average-pooling primitive; the average is the idiom Flax's `avg_pool` and Keras'
+JAX backend use: the windowed sum divided by the window size (count_include_pad), by the
+windowed sum of ones (padding excluded), or by divisor_override. Native: strides, "SAME",
+"SAME_LOWER", "VALID" and explicit (before, after) padding, window dilation, both layouts
+(window dims are per axis, no transpose), every dtype. Not expressible: ceil_mode (where it
+changes the output) and a default stride (window_strides is required).
+"""
+
+from __future__ import annotations
+
+import jax
+
+jax.config.update("jax_enable_x64", True)  # float64 and int64 inputs stay 64-bit
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from jax import lax  # noqa: E402
+
+from conformance.backend import Backend  # noqa: E402
+from conformance.errors import Unsupported  # noqa: E402
+from conformance.spec import PoolSpec  # noqa: E402
+
+
+def _full(spec: PoolSpec, spatial: tuple, fill) -> tuple:
+    """Spatial per-dim values extended with `fill` for the batch and channel axes."""
+    if spec.layout == "channels_first":
+        return (fill, fill) + tuple(spatial)
+    return (fill,) + tuple(spatial) + (fill,)
+
+
+class JaxBackend(Backend):
+    name = "jax"
+    unsupported_errors = (r"not implemented for", r"Unsupported dtype")
+
+    @property
+    def version(self) -> str:
+        return jax.__version__
+
+    def devices(self) -> list[str]:
+        platforms = {d.platform for d in jax.devices()}
+        return ["cpu", "gpu"] if platforms & {"gpu", "cuda", "rocm"} else ["cpu"]
+
+    def _device(self, device: str):
+        return jax.devices("gpu")[0] if device == "gpu" else jax.devices("cpu")[0]
+
+    def _window_args(self, spec: PoolSpec, x: np.ndarray) -> dict:
+        self.moot_ceil_mode(spec, x, "lax.reduce_window")
+        if isinstance(spec.padding, str):
+            padding = spec.padding.upper()
+        else:
+            padding = _full(spec, spec.padding, (0, 0))
+        return dict(window_dimensions=_full(spec, spec.kernel, 1),
+                    window_strides=_full(spec, spec.stride, 1),
+                    padding=padding,
+                    window_dilation=_full(spec, spec.dilation, 1))
+
+    def _pool(self, spec: PoolSpec, xj, args: dict):
+        if spec.op == "max":
+            dt = xj.dtype
+            init = -jnp.inf if jnp.issubdtype(dt, jnp.floating) else jnp.iinfo(dt).min
+            return lax.reduce_window(xj, jnp.array(init, dt), lax.max, **args)
+        total = lax.reduce_window(xj, jnp.array(0, xj.dtype), lax.add, **args)
+        if spec.divisor_override is not None:
+            return total / jnp.array(spec.divisor_override, xj.dtype)
+        if spec.count_include_pad:
+            return total / jnp.array(np.prod(spec.kernel), xj.dtype)
+        ones = jnp.ones_like(xj)
+        return total / lax.reduce_window(ones, jnp.array(0, xj.dtype), lax.add, **args)
+
+    def _forward(self, spec, x, device):
+        args = self._window_args(spec, x)
+        xj = jax.device_put(x, self._device(device))
+        return np.asarray(self._pool(spec, xj, args))
+
+    def _vjp(self, spec, x, gy, device):
+        args = self._window_args(spec, x)
+        dev = self._device(device)
+        _, pullback = jax.vjp(lambda a: self._pool(spec, a, args), jax.device_put(x, dev))
+        (gx,) = pullback(jax.device_put(gy, dev))
+        return np.asarray(gx)
+
+    def _forward_default_stride(self, spec, x, device):
+        raise Unsupported("lax.reduce_window has no default stride: window_strides is required")

@@ -1,0 +1,107 @@
+"""PyTorch: torch.nn.functional.max_pool{1,2,3}d / avg_pool{1,2,3}d.
+
+Native: stride (and its omission), symmetric integer padding, dilation (max only), ceil_mode,
+count_include_pad, divisor_override (2-D and 3-D avg), every float dtype, integer max.
+channels_last inputs are handed over as a permuted view, which for 2-D and 3-D is exactly
+torch's channels_last memory format, so torch's NHWC kernels are the ones under test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from conformance.backend import Backend
+from conformance.dtypes import name_of
+from conformance.errors import Unsupported
+from conformance.spec import PoolSpec
+
+_DTYPES = {
+    "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
+    "float64": torch.float64, "int8": torch.int8, "uint8": torch.uint8, "int32": torch.int32,
+    "int64": torch.int64,
+}
+
+
+class TorchBackend(Backend):
+    name = "torch"
+    unsupported_errors = (r"not implemented for '",)
+
+    @property
+    def version(self) -> str:
+        return torch.__version__
+
+    def devices(self) -> list[str]:
+        return ["cpu", "gpu"] if torch.cuda.is_available() else ["cpu"]
+
+    # ---- translation ------------------------------------------------------------------------
+    def _kwargs(self, spec: PoolSpec, x: np.ndarray, with_stride: bool = True) -> dict:
+        nd = spec.ndim
+        if isinstance(spec.padding, str) and spec.padding != "valid":
+            raise Unsupported(f"torch pooling has no '{spec.padding}' padding (integer padding only)")
+        pads = spec.explicit_pads(x.shape)
+        if any(lo != hi for lo, hi in pads):
+            raise Unsupported("torch pooling takes symmetric padding only (one int per dim)")
+        padding = tuple(lo for lo, _ in pads)
+        for p, k, d in zip(padding, spec.kernel, spec.dilation, strict=True):
+            if p > (d * (k - 1) + 1) // 2:
+                raise Unsupported(f"torch requires padding <= half the effective kernel "
+                                  f"(padding {p}, kernel {k}, dilation {d})")
+        kw = dict(kernel_size=spec.kernel, padding=padding, ceil_mode=spec.ceil_mode)
+        if with_stride:
+            kw["stride"] = spec.stride
+        if spec.op == "max":
+            kw["dilation"] = spec.dilation
+            return kw
+        if any(d != 1 for d in spec.dilation):
+            raise Unsupported(f"F.avg_pool{nd}d has no dilation")
+        kw["count_include_pad"] = spec.count_include_pad
+        if spec.divisor_override is not None:
+            if nd == 1:
+                raise Unsupported("F.avg_pool1d has no divisor_override")
+            kw["divisor_override"] = spec.divisor_override
+        return kw
+
+    def _fn(self, spec: PoolSpec):
+        return getattr(F, f"{spec.op}_pool{spec.ndim}d")
+
+    def _leaf(self, a: np.ndarray, device: str, grad: bool = False):
+        dt = _DTYPES[name_of(a.dtype)]
+        src = a.astype(np.float32) if dt == torch.bfloat16 else a  # torch cannot read ml_dtypes
+        t = torch.from_numpy(np.ascontiguousarray(src)).to(dt)
+        return t.to("cuda" if device == "gpu" else "cpu").requires_grad_(grad)
+
+    @staticmethod
+    def _nc(spec: PoolSpec, t):
+        """(N, ..., C) data viewed as (N, C, ...): torch's channels_last memory format."""
+        return t.movedim(-1, 1) if spec.layout == "channels_last" else t
+
+    @staticmethod
+    def _numpy(t, like: np.ndarray) -> np.ndarray:
+        t = t.detach().cpu()
+        if t.dtype == torch.bfloat16:
+            return t.float().numpy().astype(like.dtype)
+        return t.numpy()
+
+    def _run(self, spec, x, device, kw):
+        with torch.no_grad():
+            y = self._fn(spec)(self._nc(spec, self._leaf(x, device)), **kw)
+        if spec.layout == "channels_last":
+            y = y.movedim(1, -1)
+        return self._numpy(y, x)
+
+    # ---- calls ------------------------------------------------------------------------------
+    def _forward(self, spec, x, device):
+        return self._run(spec, x, device, self._kwargs(spec, x))
+
+    def _vjp(self, spec, x, gy, device):
+        kw = self._kwargs(spec, x)
+        leaf = self._leaf(x, device, grad=True)
+        y = self._fn(spec)(self._nc(spec, leaf), **kw)
+        y.backward(self._nc(spec, self._leaf(gy, device)))
+        return self._numpy(leaf.grad, x)
+
+    def _forward_default_stride(self, spec, x, device):
+        # Documented default: stride = kernel_size.
+        return self._run(spec, x, device, self._kwargs(spec, x, with_stride=False))

@@ -1,0 +1,103 @@
+"""Declarative axes of the case space, the rules that exclude invalid combinations, and the
+mapping of one assignment of axis values to a concrete `Case`.
+
+Axis values are abstract classes ("stride smaller than the kernel", "input not divisible by
+the stride"), and `build_case` turns them into numbers that make the class true, so a
+covering array over classes covers the geometric situations that matter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.case import Case
+from conformance.dtypes import DTYPES, INT_DTYPES
+from conformance.spec import PoolSpec
+
+AXES: dict[str, list[Any]] = {
+    "op": ["max", "avg"],
+    "ndim": [1, 2, 3],
+    "stride": ["default", "one", "lt", "eq", "gt"],
+    "padding": ["zero", "symmetric", "asymmetric", "same", "same_lower", "valid"],
+    "dilation": [1, 2],
+    "ceil_mode": [False, True],
+    "count_include_pad": [True, False],
+    "divisor_override": [None, "set"],
+    "layout": ["channels_first", "channels_last"],
+    "dtype": list(DTYPES),
+    "family": ["distinct", "ties", "negative", "nan", "inf"],
+    "shape": ["divisible", "ragged", "window"],
+}
+
+KERNELS = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}  # rectangular, so swapped axes cannot pass
+
+
+def violates(a: dict[str, Any]) -> str | None:
+    """The rule a (partial) assignment breaks, or None. Rules look only at keys present."""
+    op, dtype, family = a.get("op"), a.get("dtype"), a.get("family")
+    if op == "avg" and dtype in INT_DTYPES:
+        return "average pooling is defined for float dtypes only"
+    if dtype in INT_DTYPES and family in ("nan", "inf"):
+        return "integers have no NaN or infinity"
+    if dtype == "uint8" and family == "negative":
+        return "uint8 has no negative values"
+    if op == "max" and a.get("count_include_pad") is False:
+        return "count_include_pad applies to average pooling only"
+    if op == "max" and a.get("divisor_override") == "set":
+        return "divisor_override applies to average pooling only"
+    if a.get("divisor_override") == "set" and a.get("count_include_pad") is False:
+        return "divisor_override makes count_include_pad irrelevant"
+    if a.get("shape") == "window" and a.get("stride") in ("lt", "one"):
+        return "a window as large as the input has a single position at any stride"
+    return None
+
+
+def _stride(cls: str, k: int) -> int | None:
+    return {"default": None, "one": 1, "lt": max(1, k - 1), "eq": k, "gt": k + 1}[cls]
+
+
+def _padding(cls: str, nd: int):
+    if cls == "zero":
+        return 0
+    if cls == "symmetric":
+        return 1
+    if cls == "asymmetric":
+        return tuple((0, 1) if i % 2 == 0 else (1, 0) for i in range(nd))
+    return cls
+
+
+def _size(shape_cls: str, k: int, s: int, d: int) -> int:
+    e = d * (k - 1) + 1
+    if shape_cls == "window":
+        return e
+    n = s * (-(-(e + 2) // s))  # a multiple of the stride, at least two past the window
+    return n if shape_cls == "divisible" else n + 1
+
+
+def build_case(a: dict[str, Any], *, suite: str, seed: int = 0, batch: tuple[int, int] = (2, 3)) -> Case:
+    """A concrete case for a full assignment; raises InvalidSpec if the rules let one through."""
+    nd = a["ndim"]
+    kernel = KERNELS[nd]
+    stride = tuple(_stride(a["stride"], k) for k in kernel)
+    eff_stride = tuple(k if s is None else s for s, k in zip(stride, kernel, strict=True))
+    dilation = a["dilation"]
+    spatial = tuple(_size(a["shape"], k, s, dilation) for k, s in zip(kernel, eff_stride, strict=True))
+    if a["shape"] == "window" and a["stride"] == "default":
+        stride_arg = None
+    else:
+        stride_arg = None if a["stride"] == "default" else eff_stride
+    spec = PoolSpec(
+        op=a["op"], kernel=kernel, stride=stride_arg, padding=_padding(a["padding"], nd),
+        dilation=dilation, ceil_mode=a["ceil_mode"],
+        count_include_pad=a["count_include_pad"] if a["op"] == "avg" else True,
+        divisor_override=(sum(kernel) + 1) if a["divisor_override"] == "set" else None,
+        layout=a["layout"],
+    )
+    n, c = batch
+    shape = (n, c) + spatial if a["layout"] == "channels_first" else (n,) + spatial + (c,)
+    checks = None
+    if a["stride"] == "default":
+        checks = ("forward", "grad", "default_stride") if a["dtype"] not in INT_DTYPES \
+            else ("forward", "default_stride")
+    return Case(spec, shape, dtype=a["dtype"], family=a["family"], seed=seed, suite=suite,
+                checks=checks, axes=dict(a))

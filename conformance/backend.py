@@ -1,0 +1,99 @@
+"""The interface every backend implements.
+
+Subclasses translate a `PoolSpec` into their framework's native call in `_forward`, `_vjp` and
+`_forward_default_stride`. This base class validates the case first (so a spec that is invalid
+everywhere raises `InvalidSpec` from every backend alike) and turns the framework's own
+"this dtype/format is not implemented" errors into `Unsupported` with the framework's words.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+import numpy as np
+
+from conformance.dtypes import name_of
+from conformance.errors import InvalidSpec, Unsupported
+from conformance.spec import PoolSpec, ceil_changes_output
+
+DEVICES = ("cpu", "gpu")
+
+
+class Backend:
+    name: ClassVar[str] = ""
+    # Regexes over a framework exception's text that mean "not implemented here", not "bug".
+    unsupported_errors: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def version(self) -> str:
+        return ""
+
+    def devices(self) -> list[str]:
+        return ["cpu"]
+
+    # ---- public API (DESIGN.md §2) ----------------------------------------------------------
+    def forward(self, spec: PoolSpec, x: np.ndarray, device: str = "cpu") -> np.ndarray:
+        self._prepare(spec, x, device)
+        return self._call(self._forward, spec, x, device)
+
+    def vjp(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, device: str = "cpu") -> np.ndarray:
+        self._prepare(spec, x, device)
+        if not np.issubdtype(x.dtype, np.floating) and name_of(x.dtype) != "bfloat16":
+            raise Unsupported("gradients are defined for float dtypes only")
+        expected = spec.output_shape(x.shape)
+        if tuple(gy.shape) != expected:
+            raise InvalidSpec("gy", tuple(gy.shape), f"the output shape {expected}")
+        return self._call(self._vjp, spec, x, gy, device)
+
+    def forward_default_stride(self, spec: PoolSpec, x: np.ndarray, device: str = "cpu") -> np.ndarray:
+        """Call the framework's API with the stride argument omitted (spec.stride is ignored)."""
+        self._prepare(spec, x, device)
+        return self._call(self._forward_default_stride, spec, x, device)
+
+    # ---- to implement -----------------------------------------------------------------------
+    def _forward(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def _vjp(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, device: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def _forward_default_stride(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
+        raise Unsupported(f"{self.name} has no API with a default stride")
+
+    def _check_device(self, device: str) -> None:
+        if device not in self.devices():
+            raise Unsupported(f"{self.name} sees no {device.upper()} here (devices: {self.devices()})")
+
+    # ---- helpers ----------------------------------------------------------------------------
+    def _prepare(self, spec: PoolSpec, x: np.ndarray, device: str) -> None:
+        if device not in DEVICES:
+            raise InvalidSpec("device", device, f"one of {DEVICES}")
+        spec.geometry(x.shape)
+        self._check_device(device)
+
+    def _call(self, fn, *args):
+        try:
+            return fn(*args)
+        except Unsupported:
+            raise
+        except Exception as exc:  # framework errors: classify, never swallow
+            text = f"{type(exc).__name__}: {exc}"
+            if any(re.search(p, text) for p in self.unsupported_errors):
+                raise Unsupported(f"{self.name} rejects it: {_first_line(text)}") from exc
+            raise
+
+    @staticmethod
+    def moot_ceil_mode(spec: PoolSpec, x: np.ndarray, framework_call: str) -> None:
+        """Raise Unsupported if ceil_mode changes the output here and the API has no ceil mode.
+
+        When ceil and floor mode give the same output size, the flag changes nothing and the
+        native call is exact, so it runs.
+        """
+        if ceil_changes_output(spec, x.shape):
+            raise Unsupported(f"{framework_call} has no ceil_mode (it changes the output here)")
+
+
+def _first_line(text: str, limit: int = 300) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else text
+    return line[:limit]

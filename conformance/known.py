@@ -1,0 +1,152 @@
+"""Known divergences: data files beside the backends (`backends/known/<backend>.toml`).
+
+Each `[[divergence]]` entry says on which cases a backend is known to differ from the
+reference, what raw status that gives, why, and where it is reported publicly:
+
+    [[divergence]]
+    id = "tf-same-avg-excludes-padding"
+    checks = ["forward", "grad"]           # optional, default: every check
+    when = { op = "avg", padding = "same", count_include_pad = true }
+    versions = ">=2.0"                     # optional PEP 440 range of the framework version
+    status = "mismatch"                    # the raw status expected on those cases
+    reason = "..."
+    link = "https://..."                   # or "no public report found"
+
+`when` keys are the facts of `case_facts`; a list value means "any of", and a string such as
+">127" compares a numeric fact. A matching case whose
+raw status equals `status` becomes `known_divergence`; one that passes becomes
+`fixed_divergence` (the upstream fix shows up as a failure to look at, like a strict xfail).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from conformance.case import Case
+from conformance.errors import InvalidSpec
+from conformance.spec import replace
+
+_KEYS = {"id", "checks", "when", "versions", "status", "reason", "link"}
+
+
+@lru_cache(maxsize=1024)
+def _nan_counts(case: Case) -> tuple[int, int]:
+    """(windows containing NaN, most NaNs in one window), from the reference on the indicator."""
+    from conformance import registry  # the reference, loaded only when a fact needs it
+
+    x = case.make_input()
+    if x.dtype.kind in "iu" or not np.isnan(x.astype(np.float64)).any():
+        return 0, 0
+    counter = replace(case.spec, op="avg", divisor_override=1, count_include_pad=True)
+    counts = registry.get(registry.REFERENCE).forward(counter, np.isnan(x.astype(np.float64)))
+    return int(np.count_nonzero(counts)), int(counts.max())
+
+
+def case_facts(case: Case, check: str, device: str) -> dict[str, Any]:
+    spec = case.spec
+    pads = spec.explicit_pads(case.input_shape)
+    nan_windows, nan_most = _nan_counts(case)
+    spatial = [case.input_shape[a] for a in spec.spatial_axes()]
+    channel_axis = 1 if spec.layout == "channels_first" else -1
+    return {
+        "nan_windows": nan_windows, "nan_max_per_window": nan_most,
+        "spatial_size": int(np.prod(spatial)), "channels": case.input_shape[channel_axis],
+        "op": spec.op, "ndim": spec.ndim, "padding": spec.padding_kind,
+        "padded": any(lo or hi for lo, hi in pads), "ceil_mode": spec.ceil_mode,
+        "count_include_pad": spec.count_include_pad,
+        "divisor_override": spec.divisor_override is not None,
+        "dilated": any(d != 1 for d in spec.dilation), "layout": spec.layout,
+        "dtype": case.dtype, "family": case.family, "check": check, "device": device,
+        "suite": case.suite, "case_id": case.id,
+    }
+
+
+@dataclass(frozen=True)
+class KnownDivergence:
+    id: str
+    status: str
+    reason: str
+    link: str
+    when: dict[str, Any] = field(default_factory=dict)
+    checks: tuple[str, ...] = ()
+    versions: str = ""
+
+    def matches(self, facts: dict[str, Any], version: str) -> bool:
+        if self.checks and facts["check"] not in self.checks:
+            return False
+        for key, want in self.when.items():
+            options = want if isinstance(want, list) else [want]
+            if not any(_holds(facts.get(key), w) for w in options):
+                return False
+        if self.versions:
+            try:
+                return Version(version) in SpecifierSet(self.versions)
+            except InvalidVersion:
+                return True
+        return True
+
+    def summary(self) -> dict[str, str]:
+        return {"id": self.id, "reason": self.reason, "link": self.link}
+
+
+def _holds(fact: Any, want: Any) -> bool:
+    if isinstance(want, str) and want[:1] in "<>" and isinstance(fact, (int, float)):
+        op = want[:2] if want[1:2] == "=" else want[:1]
+        bound = float(want[len(op):])
+        return {"<": fact < bound, ">": fact > bound, "<=": fact <= bound, ">=": fact >= bound}[op]
+    return fact == want and type(fact) is type(want) or (
+        isinstance(fact, (int, float)) and not isinstance(fact, bool)
+        and isinstance(want, (int, float)) and not isinstance(want, bool) and fact == want)
+
+
+def _known_dir() -> Path:
+    spec = importlib.util.find_spec("backends")
+    return Path(spec.origin).parent / "known"
+
+
+@cache
+def load(backend: str, directory: str | None = None) -> tuple[KnownDivergence, ...]:
+    path = Path(directory) if directory else _known_dir()
+    path = path / f"{backend}.toml"
+    if not path.exists():
+        return ()
+    with path.open("rb") as fh:
+        try:
+            data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidSpec(str(path), "...", f"valid TOML ({exc})") from exc
+    entries = []
+    for i, raw in enumerate(data.get("divergence", [])):
+        where = f"{path}: divergence[{i}]"
+        unknown = set(raw) - _KEYS
+        if unknown:
+            raise InvalidSpec(where, sorted(unknown), f"keys among {sorted(_KEYS)}")
+        missing = {"id", "status", "reason", "link"} - set(raw)
+        if missing:
+            raise InvalidSpec(where, sorted(missing), "entries with id, status, reason and link")
+        entries.append(KnownDivergence(
+            id=raw["id"], status=raw["status"], reason=raw["reason"], link=raw["link"],
+            when=dict(raw.get("when", {})), checks=tuple(raw.get("checks", ())),
+            versions=raw.get("versions", ""),
+        ))
+    return tuple(entries)
+
+
+def find(backend: str, version: str, case: Case, check: str, device: str) -> KnownDivergence | None:
+    entries = load(backend)
+    if not entries:
+        return None
+    facts = case_facts(case, check, device)
+    for entry in entries:
+        if entry.matches(facts, version):
+            return entry
+    return None

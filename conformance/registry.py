@@ -1,0 +1,97 @@
+"""Backend registry: names to lazily imported backend classes.
+
+Built-in backends are dotted strings; third parties add theirs through the entry-point group
+`conformance.backends` (value "module:Class"). Nothing is imported until a backend is asked
+for, and an import failure makes that backend unavailable with its reason instead of raising
+ImportError. torch is always imported before tensorflow (importing them the other way round
+has crashed processes with clashing native libraries).
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from conformance.backend import Backend
+from conformance.errors import BackendUnavailable
+
+BUILTIN = {
+    "numpy": "backends.numpy:NumpyBackend",
+    "torch": "backends.torch:TorchBackend",
+    "tensorflow": "backends.tensorflow:TensorFlowBackend",
+    "jax": "backends.jax:JaxBackend",
+}
+REFERENCE = "numpy"
+_IMPORT_FIRST = {"tensorflow": "torch"}
+
+_loaded: dict[str, Backend] = {}
+_failed: dict[str, str] = {}
+_extra: dict[str, str] = {}
+
+
+def register(name: str, target: str) -> None:
+    """Add (or replace) a backend by dotted 'module:Class' path."""
+    _extra[name] = target
+    _loaded.pop(name, None)
+    _failed.pop(name, None)
+
+
+def _targets() -> dict[str, str]:
+    targets = dict(BUILTIN)
+    for ep in entry_points(group="conformance.backends"):
+        targets.setdefault(ep.name, ep.value)
+    targets.update(_extra)
+    return targets
+
+
+def names() -> list[str]:
+    """Every known backend name, available or not, the reference first."""
+    return list(_targets())
+
+
+def get(name: str) -> Backend:
+    """The backend instance; raises BackendUnavailable (with the reason) if it cannot load."""
+    if name in _loaded:
+        return _loaded[name]
+    targets = _targets()
+    if name not in targets:
+        raise BackendUnavailable(f"unknown backend {name!r}; known: {', '.join(targets)}")
+    if name in _failed:
+        raise BackendUnavailable(_failed[name])
+    first = _IMPORT_FIRST.get(name)
+    if first:
+        try:
+            importlib.import_module(first)
+        except Exception:  # only an ordering courtesy; its absence is fine
+            pass
+    module_name, _, cls_name = targets[name].partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), cls_name)
+        backend = cls()
+        backend.version  # noqa: B018 (a broken install fails here, not mid-run)
+    except Exception as exc:  # missing or broken framework
+        _failed[name] = f"{name} unavailable: {type(exc).__name__}: {exc}".splitlines()[0]
+        raise BackendUnavailable(_failed[name]) from exc
+    _loaded[name] = backend
+    return backend
+
+
+def available() -> list[str]:
+    """Names of backends whose framework imports here."""
+    out = []
+    for name in names():
+        try:
+            get(name)
+            out.append(name)
+        except BackendUnavailable:
+            pass
+    return out
+
+
+def reason(name: str) -> str | None:
+    """Why a backend is unavailable, or None if it loads."""
+    try:
+        get(name)
+        return None
+    except BackendUnavailable as exc:
+        return str(exc)

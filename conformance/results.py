@@ -1,0 +1,91 @@
+"""Result records (DESIGN.md §4) and the JSON Lines file they are appended to."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATUSES = ("pass", "mismatch", "shape_mismatch", "unsupported", "error", "crash", "timeout",
+            "known_divergence", "fixed_divergence")
+# Statuses that make a run (and a pytest parity test) fail.
+FAILING = ("mismatch", "shape_mismatch", "error", "crash", "timeout", "fixed_divergence")
+
+
+@dataclass
+class Result:
+    case_id: str
+    suite: str
+    spec: dict[str, Any]
+    input_shape: list[int]
+    dtype: str
+    family: str
+    backend: str
+    backend_version: str
+    device: str
+    check: str
+    status: str
+    max_abs_err: float | None = None
+    max_ulp_err: float | None = None
+    mismatch_count: int = 0
+    diagnosis: str | None = None
+    message: str = ""
+    seconds: float = 0.0
+    # Beyond DESIGN.md §4: what the report needs to explain a result.
+    expected_from: str = "reference"  # reference | seed (hand-entered from a seed document)
+    known: dict[str, str] | None = None  # the matching known-divergence entry (id, reason, link)
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for key in ("max_abs_err", "max_ulp_err"):
+            v = d[key]
+            d[key] = None if v is None or not math.isfinite(v) else v
+        return d
+
+
+class ResultWriter:
+    """Appends one JSON line per result and flushes it, so an interrupted run loses nothing."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = self.path.open("a", encoding="utf-8")
+
+    def write(self, result: Result) -> None:
+        self._fh.write(json.dumps(result.to_json(), sort_keys=True) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> ResultWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def environment(backends: dict[str, dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """What a run ran on: written beside results.jsonl as environment.json."""
+    import numpy as np
+
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "host": platform.node(),
+        "numpy": np.__version__,
+        "backends": backends,
+        **extra,
+    }

@@ -1,0 +1,155 @@
+"""Running one check of one case on one backend, and whole suites.
+
+Every outcome becomes a `Result`: a framework's exception is an `error` record with its
+message, never an exception out of the runner, so one bad case cannot end a run.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+
+import numpy as np
+
+from conformance import known, registry
+from conformance.case import Case
+from conformance.compare import TOLERANCE_ULPS, Comparison, compare
+from conformance.errors import BackendUnavailable, InvalidSpec, Unsupported
+from conformance.results import Result
+from conformance.spec import replace
+
+Task = tuple[Case, str, str, str]  # case, backend, check, device
+
+
+def _ref():
+    return registry.get(registry.REFERENCE)
+
+
+@lru_cache(maxsize=256)
+def _reference(case: Case, what: str) -> np.ndarray:
+    """Reference arrays of a case, cached because every backend compares against them."""
+    ref, x = _ref(), case.make_input()
+    if what == "forward":
+        return ref.forward(case.spec, x)
+    if what == "forward_scale":
+        return ref.forward(case.spec, np.abs(x))
+    gy = case.make_upstream()
+    if what == "grad":
+        return ref.vjp(case.spec, x, gy)
+    if what == "grad_scale":
+        return ref.vjp(case.spec, x, np.abs(gy))
+    raise ValueError(what)
+
+
+def _check_forward(case: Case, backend, device: str, default_stride: bool = False):
+    x = case.make_input()
+    if default_stride:
+        if case.spec.stride != case.spec.kernel:
+            raise InvalidSpec("stride", case.spec.stride, "equal to the kernel for default_stride")
+        actual = backend.forward_default_stride(replace(case.spec, stride=None), x, device)
+    else:
+        actual = backend.forward(case.spec, x, device)
+    if case.expected_shape is not None and tuple(actual.shape) != tuple(case.expected_shape):
+        return Comparison("shape_mismatch", message=f"shape {actual.shape}, the seed document "
+                          f"gives {tuple(case.expected_shape)}"), "seed"
+    if case.expected is not None:
+        expected = np.asarray(case.expected).reshape(case.output_shape).astype(x.dtype)
+        return compare(actual, expected, exact=case.spec.op == "max",
+                       scale=_reference(case, "forward_scale")), "seed"
+    return compare(actual, _reference(case, "forward"), exact=case.spec.op == "max",
+                   scale=_reference(case, "forward_scale")), "reference"
+
+
+def _check_grad(case: Case, backend, device: str):
+    x, gy = case.make_input(), case.make_upstream()
+    actual = backend.vjp(case.spec, x, gy, device)
+    if case.expected_grad is not None:
+        expected = np.asarray(case.expected_grad).reshape(case.input_shape).astype(x.dtype)
+        source = "seed"
+    else:
+        expected, source = _reference(case, "grad"), "reference"
+    return compare(actual, expected, exact=False, scale=_reference(case, "grad_scale")), source
+
+
+def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") -> Result:
+    """Run one check and classify it (known divergences included); never raises for a case."""
+    start = time.perf_counter()
+    version, cmp, source = "", Comparison("error"), "reference"
+    try:
+        backend = registry.get(backend_name)
+        version = backend.version
+        if check == "forward":
+            cmp, source = _check_forward(case, backend, device)
+        elif check == "default_stride":
+            cmp, source = _check_forward(case, backend, device, default_stride=True)
+        elif check == "grad":
+            cmp, source = _check_grad(case, backend, device)
+        else:
+            raise InvalidSpec("check", check, "forward, grad or default_stride")
+    except Unsupported as exc:
+        cmp = Comparison("unsupported", message=exc.reason)
+    except BackendUnavailable as exc:
+        cmp = Comparison("unsupported", message=str(exc))
+    except Exception as exc:  # a framework's (or our) failure on this case: record it
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = f" (at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})" if tb else ""
+        cmp = Comparison("error", message=f"{type(exc).__name__}: {exc}"[:2000] + where)
+    result = Result(
+        case_id=case.id, suite=case.suite, spec=case.spec.to_json(),
+        input_shape=list(case.input_shape), dtype=case.dtype, family=case.family,
+        backend=backend_name, backend_version=version, device=device, check=check,
+        status=cmp.status, max_abs_err=cmp.max_abs_err, max_ulp_err=cmp.max_ulp_err,
+        mismatch_count=cmp.mismatch_count, message=cmp.message,
+        seconds=round(time.perf_counter() - start, 6), expected_from=source, note=case.note,
+        extra={"tolerance_ulps": TOLERANCE_ULPS.get(case.dtype)} if case.spec.op == "avg"
+        or check == "grad" else {},
+    )
+    return classify(result, case)
+
+
+def classify(result: Result, case: Case) -> Result:
+    """Apply the backend's known-divergence data to a raw result."""
+    entry = known.find(result.backend, result.backend_version, case, result.check, result.device)
+    if entry is None:
+        return result
+    result.known = entry.summary()
+    if result.status == entry.status:
+        result.status = "known_divergence"
+        result.message = f"known divergence {entry.id}: {entry.reason} | {result.message}"
+    elif result.status == "pass":
+        result.status = "fixed_divergence"
+        result.message = f"passes although known divergence {entry.id} expects {entry.status}"
+    return result
+
+
+def tasks(cases: Iterable[Case], backends: list[str], devices: Iterable[str] = ("cpu",)) -> Iterator[Task]:
+    """Case x backend x check x device, in a stable order.
+
+    The reference runs only on cases with hand-entered expectations (seed examples): anywhere
+    else it would be compared with itself.
+    """
+    devices = list(devices)
+    for case in cases:
+        has_hand_values = case.expected is not None or case.expected_shape is not None \
+            or case.expected_grad is not None
+        for name in backends:
+            if name == registry.REFERENCE and not has_hand_values:
+                continue
+            for check in case.checks:
+                for device in devices:
+                    yield case, name, check, device
+
+
+def run(cases: Iterable[Case], backends: list[str], devices: Iterable[str] = ("cpu",),
+        writer=None, progress=None) -> list[Result]:
+    results = []
+    for task in tasks(cases, backends, devices):
+        result = run_check(*task)
+        if writer is not None:
+            writer.write(result)
+        if progress is not None:
+            progress(result)
+        results.append(result)
+    return results
