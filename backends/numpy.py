@@ -118,9 +118,9 @@ class NumpyBackend(Backend):
             y = y.astype(x.dtype) if xp.dtype == np.int64 else round_from_float64(y, name_of(x.dtype))
         else:
             total = np.zeros(plan.out_shape)
-            for _, sl, valid in plan.offsets():
-                total += np.where(valid, xp[sl], 0.0)
-            with np.errstate(invalid="ignore"):
+            with np.errstate(invalid="ignore"):  # inf + -inf is NaN, as it should be
+                for _, sl, valid in plan.offsets():
+                    total += np.where(valid, xp[sl], 0.0)
                 y = round_from_float64(total / plan.divisor(), name_of(x.dtype))
         return _from_cf(spec, y)
 
@@ -134,8 +134,9 @@ class NumpyBackend(Backend):
                 gp[sl] += np.where(arg == flat, g, 0.0)
         else:
             share = g / plan.divisor()
-            for _, sl, valid in plan.offsets():
-                gp[sl] += np.where(valid, share, 0.0)
+            with np.errstate(invalid="ignore"):
+                for _, sl, valid in plan.offsets():
+                    gp[sl] += np.where(valid, share, 0.0)
         gx = round_from_float64(gp[plan.interior], name_of(x.dtype))
         return _from_cf(spec, gx)
 

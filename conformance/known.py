@@ -47,7 +47,7 @@ def _nan_counts(case: Case) -> tuple[int, int]:
     if x.dtype.kind in "iu" or not np.isnan(x.astype(np.float64)).any():
         return 0, 0
     counter = replace(case.spec, op="avg", divisor_override=1, count_include_pad=True)
-    counts = registry.get(registry.REFERENCE).forward(counter, np.isnan(x.astype(np.float64)))
+    counts = registry.get(registry.REFERENCE).forward(counter, np.isnan(x.astype(np.float64)).astype(np.float64))
     return int(np.count_nonzero(counts)), int(counts.max())
 
 
