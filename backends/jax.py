@@ -26,8 +26,8 @@ from conformance.spec import PoolSpec  # noqa: E402
 def _full(spec: PoolSpec, spatial: tuple, fill) -> tuple:
     """Spatial per-dim values extended with `fill` for the batch and channel axes."""
     if spec.layout == "channels_first":
-        return (fill, fill) + tuple(spatial)
-    return (fill,) + tuple(spatial) + (fill,)
+        return (fill, fill, *tuple(spatial))
+    return (fill, *tuple(spatial), fill)
 
 
 class JaxBackend(Backend):
@@ -47,10 +47,7 @@ class JaxBackend(Backend):
 
     def _window_args(self, spec: PoolSpec, x: np.ndarray) -> dict:
         self.moot_ceil_mode(spec, x, "lax.reduce_window")
-        if isinstance(spec.padding, str):
-            padding = spec.padding.upper()
-        else:
-            padding = _full(spec, spec.padding, (0, 0))
+        padding = spec.padding.upper() if isinstance(spec.padding, str) else _full(spec, spec.padding, (0, 0))
         return dict(window_dimensions=_full(spec, spec.kernel, 1),
                     window_strides=_full(spec, spec.stride, 1),
                     padding=padding,

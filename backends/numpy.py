@@ -31,7 +31,7 @@ class _Plan:
             g.lo + g.n + max(0, (g.out - 1) * g.s + (g.k - 1) * g.d - g.lo - g.n + 1)
             for g in geoms
         )
-        self.interior = (slice(None), slice(None)) + tuple(slice(g.lo, g.lo + g.n) for g in geoms)
+        self.interior = (slice(None), slice(None), *tuple(slice(g.lo, g.lo + g.n) for g in geoms))
         self.out_shape = self.lead + tuple(g.out for g in geoms)
 
     def offsets(self):
@@ -66,7 +66,7 @@ def _outer(vectors: list[np.ndarray]) -> np.ndarray:
     out = vectors[0]
     for v in vectors[1:]:
         out = np.multiply.outer(out, v)
-    return out.reshape((1, 1) + out.shape)
+    return out.reshape((1, 1, *out.shape))
 
 
 def _to_cf(spec: PoolSpec, a: np.ndarray) -> np.ndarray:

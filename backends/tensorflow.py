@@ -13,12 +13,12 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from conformance.backend import Backend  # noqa: E402
-from conformance.errors import Unsupported  # noqa: E402
-from conformance.spec import PoolSpec  # noqa: E402
+from conformance.backend import Backend
+from conformance.errors import Unsupported
+from conformance.spec import PoolSpec
 
 _FORMATS = {
     ("channels_last", 1): "NWC", ("channels_last", 2): "NHWC", ("channels_last", 3): "NDHWC",

@@ -94,7 +94,7 @@ def build_case(a: dict[str, Any], *, suite: str, seed: int = 0, batch: tuple[int
         layout=a["layout"],
     )
     n, c = batch
-    shape = (n, c) + spatial if a["layout"] == "channels_first" else (n,) + spatial + (c,)
+    shape = (n, c, *spatial) if a["layout"] == "channels_first" else (n, *spatial, c)
     checks = None
     if a["stride"] == "default":
         checks = ("forward", "grad", "default_stride") if a["dtype"] not in INT_DTYPES \

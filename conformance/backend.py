@@ -78,7 +78,7 @@ class Backend:
         except Unsupported:
             raise
         except Exception as exc:  # framework errors: classify, never swallow
-            text = f"{type(exc).__name__}: {exc}"
+            text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", f"{type(exc).__name__}: {exc}")
             if any(re.search(p, text) for p in self.unsupported_errors):
                 raise Unsupported(f"{self.name} rejects it: {_first_line(text)}") from exc
             raise

@@ -98,11 +98,8 @@ class Case:
         rng = self.rng("input")
         if self.family == "ties":
             return rng.integers(0, 3, size).astype(dt).reshape(self.input_shape)
-        x = _distinct(rng, size, self.dtype)
-        if self.family == "negative":
-            x = -np.abs(x) - (1 if self.dtype in INT_DTYPES else 0.5)
-            x = x.astype(dt)
-        elif self.family in ("nan", "inf"):
+        x = _distinct(rng, size, self.dtype, negative=self.family == "negative")
+        if self.family in ("nan", "inf"):
             x = x.astype(np.float64)
             where = rng.choice(size, size=max(1, size // 16), replace=False)
             if self.family == "nan":
@@ -121,18 +118,20 @@ class Case:
         return gy.astype(np_dtype(self.dtype))
 
 
-def _distinct(rng: np.random.Generator, size: int, dtype: str) -> np.ndarray:
-    """`size` values, pairwise distinct as far as the dtype has that many representable values."""
+def _distinct(rng: np.random.Generator, size: int, dtype: str, negative: bool = False) -> np.ndarray:
+    """`size` values, pairwise distinct as far as the dtype has that many representable values
+    (an int8 input of more than 256 elements must repeat some)."""
     dt = np_dtype(dtype)
     if dtype in INT_DTYPES:
         info = np.iinfo(dt)
         lo, hi = max(int(info.min), -(2**20)), min(int(info.max), 2**20)
-        pool = np.arange(lo, hi + 1)
+        pool = np.arange(lo, 0) if negative else np.arange(lo, hi + 1)
         if pool.size >= size:
             return rng.choice(pool, size, replace=False).astype(dt)
         return rng.permutation(np.resize(pool, size)).astype(dt)
     # Sign times 2**u over 8 binades: thousands of distinct values even in bfloat16.
-    cand = (rng.choice([-1.0, 1.0], 4 * size + 64) * np.exp2(rng.uniform(-4, 4, 4 * size + 64)))
+    signs = [-1.0] if negative else [-1.0, 1.0]
+    cand = rng.choice(signs, 4 * size + 64) * np.exp2(rng.uniform(-4, 4, 4 * size + 64))
     cand = np.unique(cand.astype(dt).astype(np.float64))
     if cand.size >= size:
         return rng.permutation(cand)[:size].astype(dt)

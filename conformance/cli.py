@@ -11,7 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from conformance import registry, runner
@@ -63,14 +63,14 @@ def cmd_run(args) -> int:
     cases = _suites(args.suite)
     backends = _backends(args.backends)
     devices = ["cpu", "gpu"] if args.device == "all" else [args.device]
-    run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S") + f"-{args.suite.replace(',', '+')}"
+    run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + f"-{args.suite.replace(',', '+')}"
     out = Path(args.out) if args.out else Path("reports") / run_id
     out.mkdir(parents=True, exist_ok=True)
     tasks = list(runner.tasks(cases, backends, devices))
     env = environment(
         {n: {"version": registry.get(n).version, "devices": registry.get(n).devices()} for n in backends},
         suite=args.suite, seed=0, run_id=out.name, cases=len(cases), tasks=len(tasks),
-        started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        started=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     if args.suite in ("smoke", "default"):
         from cases import coverage

@@ -47,7 +47,8 @@ def _nan_counts(case: Case) -> tuple[int, int]:
     if x.dtype.kind in "iu" or not np.isnan(x.astype(np.float64)).any():
         return 0, 0
     counter = replace(case.spec, op="avg", divisor_override=1, count_include_pad=True)
-    counts = registry.get(registry.REFERENCE).forward(counter, np.isnan(x.astype(np.float64)).astype(np.float64))
+    indicator = np.isnan(x.astype(np.float64)).astype(np.float64)
+    counts = registry.get(registry.REFERENCE).forward(counter, indicator)
     return int(np.count_nonzero(counts)), int(counts.max())
 
 
@@ -103,7 +104,7 @@ def _holds(fact: Any, want: Any) -> bool:
         op = want[:2] if want[1:2] == "=" else want[:1]
         bound = float(want[len(op):])
         return {"<": fact < bound, ">": fact > bound, "<=": fact <= bound, ">=": fact >= bound}[op]
-    return fact == want and type(fact) is type(want) or (
+    return (fact == want and type(fact) is type(want)) or (
         isinstance(fact, (int, float)) and not isinstance(fact, bool)
         and isinstance(want, (int, float)) and not isinstance(want, bool) and fact == want)
 

@@ -59,6 +59,11 @@ def _cases(config: pytest.Config):
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Bad options are usage errors (exit status 4), checked before any collection.
+    if config.getoption("--backends", default=None):
+        _selected_backends(config)
+    if config.getoption("--suite", default=None):
+        _cases(config)
     path = config.getoption("--results", default=None)
     config._conformance_writer = ResultWriter(path) if path else None
 

@@ -53,7 +53,7 @@ def _windows(dims):
         positions = []
         for t in itertools.product(*(range(dim[1]) for dim in dims)):
             idx, inside_input, inside_pad = [], True, True
-            for (n, _k, s, d, lo, hi, _o), jj, tt in zip(dims, j, t):
+            for (n, _k, s, d, lo, hi, _o), jj, tt in zip(dims, j, t, strict=False):
                 p = jj * s + tt * d - lo
                 idx.append(p)
                 inside_input &= 0 <= p < n
@@ -90,7 +90,7 @@ def forward(spec, x):
             inside = [plane[p] for p, _ in positions if p is not None]
             inside = [float(v) if plane.dtype.kind != "i" else int(v) for v in inside]
             if spec.op == "max":
-                out[(nb, c) + j] = inside[_first_max(inside)]
+                out[(nb, c, *j)] = inside[_first_max(inside)]
             else:
                 if spec.divisor_override is not None:
                     div = spec.divisor_override
@@ -98,7 +98,7 @@ def forward(spec, x):
                     div = sum(1 for _, in_pad in positions if in_pad)
                 else:
                     div = len(inside)
-                out[(nb, c) + j] = math.fsum(inside) / div if all(map(math.isfinite, inside)) \
+                out[(nb, c, *j)] = math.fsum(inside) / div if all(map(math.isfinite, inside)) \
                     else sum(inside) / div
     return _back(spec, out)
 
@@ -111,7 +111,7 @@ def vjp(spec, x, gy):
     for nb, c in itertools.product(range(xc.shape[0]), range(xc.shape[1])):
         plane = xc[nb, c]
         for j, positions in _windows(dims):
-            g = gc[(nb, c) + j]
+            g = gc[(nb, c, *j)]
             inside = [p for p, _ in positions if p is not None]
             if spec.op == "max":
                 vals = [float(plane[p]) for p in inside]
@@ -124,5 +124,5 @@ def vjp(spec, x, gy):
                 else:
                     div = len(inside)
                 for p in inside:
-                    gx[(nb, c) + p] += g / div
+                    gx[(nb, c, *p)] += g / div
     return _back(spec, gx)

@@ -1,0 +1,50 @@
+"""Hypothesis strategies for specs and cases (shared by the cross-check and fuzz tests)."""
+
+from __future__ import annotations
+
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from conformance import Case, InvalidSpec, PoolSpec
+from conformance.dtypes import FLOAT_DTYPES, INT_DTYPES
+
+
+@st.composite
+def specs(draw, max_kernel: int = 3) -> PoolSpec:
+    nd = draw(st.integers(1, 3))
+    per_dim = lambda lo, hi: st.tuples(*[st.integers(lo, hi)] * nd)  # noqa: E731
+    op = draw(st.sampled_from(["max", "avg"]))
+    padding = draw(st.one_of(
+        st.integers(0, 2), per_dim(0, 2),
+        st.tuples(*[st.tuples(st.integers(0, 2), st.integers(0, 2))] * nd),
+        st.sampled_from(["valid", "same", "same_lower"]),
+    ))
+    try:
+        return PoolSpec(
+            op=op, kernel=draw(per_dim(1, max_kernel)),
+            stride=draw(st.one_of(st.none(), per_dim(1, 3))), padding=padding,
+            dilation=draw(per_dim(1, 2)), ceil_mode=draw(st.booleans()),
+            count_include_pad=draw(st.booleans()),
+            divisor_override=draw(st.one_of(st.none(), st.integers(1, 5))) if op == "avg" else None,
+            layout=draw(st.sampled_from(["channels_first", "channels_last"])),
+        )
+    except InvalidSpec:
+        assume(False)
+
+
+@st.composite
+def cases(draw, max_spatial: int = 7) -> Case:
+    spec = draw(specs())
+    dtypes = list(FLOAT_DTYPES) + (list(INT_DTYPES) if spec.op == "max" else [])
+    dtype = draw(st.sampled_from(dtypes))
+    families = ["distinct", "ties", "negative"] + (["nan", "inf"] if dtype in FLOAT_DTYPES else [])
+    if dtype == "uint8":
+        families.remove("negative")
+    spatial = tuple(draw(st.integers(1, max_spatial)) for _ in range(spec.ndim))
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    shape = (n, c, *spatial) if spec.layout == "channels_first" else (n, *spatial, c)
+    try:
+        return Case(spec, shape, dtype=dtype, family=draw(st.sampled_from(families)),
+                    seed=draw(st.integers(0, 2**16)))
+    except InvalidSpec:
+        assume(False)

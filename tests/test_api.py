@@ -1,0 +1,85 @@
+"""DESIGN.md §2 exactly as written, and each backend's translation against the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conformance import InvalidSpec, PoolSpec, Unsupported, registry
+from tests.conftest import framework_backends
+
+AVAILABLE = registry.available()
+
+
+def test_design_example_runs_as_written():
+    spec = PoolSpec(op="max", kernel=(3, 3), stride=None, padding=((1, 1), (1, 1)), dilation=1,
+                    ceil_mode=False, count_include_pad=True, divisor_override=None,
+                    layout="channels_first")
+    assert "numpy" in registry.available()
+    x = np.random.default_rng(0).standard_normal((2, 3, 7, 7)).astype(np.float32)
+    ran = []
+    for name in registry.available():
+        b = registry.get(name)
+        try:
+            y = b.forward(spec, x)
+            gx = b.vjp(spec, x, np.ones_like(y))
+        except Unsupported as exc:  # e.g. TF's CPU MaxPool takes explicit padding in NHWC only
+            assert name != "numpy" and str(exc)
+            continue
+        assert y.shape == (2, 3, 3, 3) and gx.shape == x.shape and y.dtype == np.float32
+        ran.append(name)
+    assert "numpy" in ran
+
+
+@pytest.mark.parametrize("name", [n for n in framework_backends() if n in AVAILABLE])
+def test_backend_forward_and_vjp_match_reference_on_a_plain_case(name, ref):
+    spec = PoolSpec(op="avg", kernel=2, stride=2, layout="channels_last")
+    x = np.arange(2 * 6 * 6 * 3, dtype=np.float64).reshape(2, 6, 6, 3)
+    b = registry.get(name)
+    np.testing.assert_allclose(b.forward(spec, x), ref.forward(spec, x), rtol=1e-12)
+    gy = np.ones((2, 3, 3, 3))
+    np.testing.assert_allclose(b.vjp(spec, x, gy), ref.vjp(spec, x, gy), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", [n for n in framework_backends() if n in AVAILABLE])
+def test_unsupported_has_a_one_line_reason(name):
+    spec = PoolSpec(op="max", kernel=3, padding="same_lower", ceil_mode=True, stride=2)
+    x = np.zeros((1, 1, 8, 8), np.float32)
+    b = registry.get(name)
+    try:
+        b.forward(spec, x)
+    except Unsupported as exc:
+        assert exc.reason and "\n" not in exc.reason
+    else:  # jax expresses SAME_LOWER; ceil mode changes nothing here? then it must be exact
+        assert name == "jax"
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_invalid_for_every_framework_raises_invalidspec(name):
+    b = registry.get(name)
+    with pytest.raises(InvalidSpec):
+        b.forward(PoolSpec(kernel=5), np.zeros((1, 1, 3, 3), np.float32))
+    with pytest.raises(InvalidSpec):
+        b.forward(PoolSpec(kernel=2), np.zeros((1, 1, 4, 4), np.float32), device="tpu")
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_gpu_is_unsupported_where_no_gpu_is_seen(name):
+    b = registry.get(name)
+    if "gpu" in b.devices():
+        pytest.skip(f"{name} sees a GPU here; covered by test_gpu_matches_reference")
+    with pytest.raises(Unsupported, match="GPU"):
+        b.forward(PoolSpec(kernel=2), np.zeros((1, 1, 4, 4), np.float32), device="gpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", [n for n in framework_backends() if n in AVAILABLE])
+def test_gpu_matches_reference(name, ref):
+    b = registry.get(name)
+    if "gpu" not in b.devices():
+        pytest.skip(f"{name} sees no GPU on this machine")
+    spec = PoolSpec(op="max", kernel=3, stride=2, padding=1)
+    x = np.random.default_rng(1).standard_normal((2, 4, 9, 9)).astype(np.float32)
+    np.testing.assert_array_equal(b.forward(spec, x, device="gpu"), ref.forward(spec, x))
+    gy = np.ones(spec.output_shape(x.shape), np.float32)
+    np.testing.assert_allclose(b.vjp(spec, x, gy, device="gpu"), ref.vjp(spec, x, gy), rtol=1e-6)
