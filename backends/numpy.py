@@ -84,19 +84,54 @@ def _greater(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a > b
 
 
-def _max_with_argmax(plan: _Plan, xp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _isnan(a: np.ndarray) -> np.ndarray:
+    return np.isnan(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool)
+
+
+# When the element at the current kernel offset replaces the window's current pick.
+# `fresh` marks windows that have no pick yet. "first" is the normative rule (DESIGN.md §3).
+_RULES = {
+    "first": lambda v, best, fresh: fresh | _greater(v, best),
+    "last_nan": lambda v, best, fresh: fresh | (v > best) | _isnan(v),  # PyTorch's kernels
+    "ge_select": lambda v, best, fresh: fresh | ~(best >= v),  # XLA select_and_scatter(GE)
+    "ignore_nan": lambda v, best, fresh: ~_isnan(v) & (fresh | (v > best)),
+    "last_tie": lambda v, best, fresh: fresh | (v >= best) | (_isnan(v) & ~_isnan(best)),
+    "gt": lambda v, best, fresh: fresh | (v > best),  # a NaN keeps the pick only if first
+}
+
+# Alternative semantics the reference can compute, for explaining a mismatch:
+# name -> (rule for the value, rule for the gradient's route, what it means).
+VARIANTS = {
+    "nan_ignored": ("ignore_nan", "ignore_nan",
+                    "max ignores NaN (a window of NaNs only gives the lowest finite value)"),
+    "grad_last_nan": ("first", "last_nan", "gradient to the last NaN of a window"),
+    "grad_ge_select": ("first", "ge_select",
+                       "gradient routed by a `>=` select (XLA select_and_scatter): a NaN never "
+                       "keeps the pick"),
+    "grad_last_tie": ("first", "last_tie", "gradient to the last of tied maxima"),
+    "grad_gt": ("first", "gt", "gradient routed by a strict `>` scan from the window's first "
+                "element: a NaN takes the gradient only when it comes first"),
+}
+
+
+def _max_with_argmax(plan: _Plan, xp: np.ndarray, rule: str = "first") -> tuple[np.ndarray, np.ndarray]:
+    choose = _RULES[rule]
     best = np.zeros(plan.out_shape, dtype=xp.dtype)
     arg = np.full(plan.out_shape, -1, dtype=np.int64)
-    for flat, sl, valid in plan.offsets():
-        v = xp[sl]
-        take = valid & ((arg < 0) | _greater(v, best))
-        best = np.where(take, v, best)
-        arg = np.where(take, flat, arg)
+    with np.errstate(invalid="ignore"):
+        for flat, sl, valid in plan.offsets():
+            v = xp[sl]
+            take = valid & choose(v, best, arg < 0)
+            best = np.where(take, v, best)
+            arg = np.where(take, flat, arg)
+    if rule == "ignore_nan" and xp.dtype.kind == "f":
+        best = np.where(arg < 0, np.finfo(np.float32).min, best)
     return best, arg
 
 
 class NumpyBackend(Backend):
     name = "numpy"
+    variants = VARIANTS  # alternative semantics, for diagnosing a backend's mismatch
 
     @property
     def version(self) -> str:
@@ -111,10 +146,17 @@ class NumpyBackend(Backend):
         xp[plan.interior] = xc.astype(work)
         return plan, xp
 
-    def _forward(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
+    def forward_variant(self, spec: PoolSpec, x: np.ndarray, variant: str) -> np.ndarray:
+        """The forward pass under one of VARIANTS instead of the normative semantics."""
+        return self._forward(spec, x, "cpu", variant)
+
+    def vjp_variant(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, variant: str) -> np.ndarray:
+        return self._vjp(spec, x, gy, "cpu", variant)
+
+    def _forward(self, spec: PoolSpec, x: np.ndarray, device: str, variant: str | None = None):
         plan, xp = self._setup(spec, x)
         if spec.op == "max":
-            y, _ = _max_with_argmax(plan, xp)
+            y, _ = _max_with_argmax(plan, xp, VARIANTS[variant][0] if variant else "first")
             y = y.astype(x.dtype) if xp.dtype == np.int64 else round_from_float64(y, name_of(x.dtype))
         else:
             total = np.zeros(plan.out_shape)
@@ -124,12 +166,13 @@ class NumpyBackend(Backend):
                 y = round_from_float64(total / plan.divisor(), name_of(x.dtype))
         return _from_cf(spec, y)
 
-    def _vjp(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, device: str) -> np.ndarray:
+    def _vjp(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, device: str,
+             variant: str | None = None) -> np.ndarray:
         plan, xp = self._setup(spec, x)
         g = _to_cf(spec, gy).astype(np.float64)
         gp = np.zeros(plan.padded_shape)
         if spec.op == "max":
-            _, arg = _max_with_argmax(plan, xp)
+            _, arg = _max_with_argmax(plan, xp, VARIANTS[variant][1] if variant else "first")
             for flat, sl, _ in plan.offsets():
                 gp[sl] += np.where(arg == flat, g, 0.0)
         else:

@@ -1,4 +1,4 @@
-"""Command line: `conformance run | list | show` (DESIGN.md §5).
+"""Command line: `conformance run | list | show | report` (DESIGN.md §5).
 
 Exit status: 0 when every result passed, was unsupported, or matched a recorded known
 divergence; 1 on any unexpected mismatch, error, crash or fixed divergence; 2 on bad usage.
@@ -136,6 +136,38 @@ def cmd_show(args) -> int:
     raise UsageError(f"no case with id {args.case_id!r} in any suite (see `conformance list`)")
 
 
+def cmd_report(args) -> int:
+    """Merge the results of several runs (one per environment) into one report folder."""
+    from conformance.report import write_report
+
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    merged_env: dict = {"run_id": out.name, "suite": set(), "backends": {}, "merged_from": []}
+    lines = []
+    for src in args.runs:
+        folder = Path(src)
+        path = folder / "results.jsonl" if folder.is_dir() else folder
+        if not path.exists():
+            raise UsageError(f"{src}: no results.jsonl there")
+        lines.extend(line for line in path.read_text().splitlines() if line.strip())
+        env_path = path.parent / "environment.json"
+        if env_path.exists():
+            env = json.loads(env_path.read_text())
+            merged_env["suite"].add(env.get("suite", ""))
+            merged_env["backends"].update(env.get("backends", {}))
+            merged_env["merged_from"].append(str(path.parent))
+            for key in ("python", "platform", "host", "seed"):
+                merged_env.setdefault(key, env.get(key))
+    merged_env["suite"] = ",".join(sorted(s for s in merged_env["suite"] if s))
+    tmp = out / "results.jsonl.tmp"
+    tmp.write_text("\n".join(lines) + ("\n" if lines else ""))
+    tmp.replace(out / "results.jsonl")
+    (out / "environment.json").write_text(json.dumps(merged_env, indent=2, sort_keys=True))
+    print(write_report(out))
+    print(f"report:  {out / 'report.html'}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="conformance", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     show.add_argument("case_id")
     show.add_argument("--backends", default=None)
     show.set_defaults(fn=cmd_show)
+    rep = sub.add_parser("report", help="merge results of several runs into one report")
+    rep.add_argument("runs", nargs="+", help="run folders or results.jsonl files")
+    rep.add_argument("-o", "--output", required=True, help="folder for the merged report")
+    rep.set_defaults(fn=cmd_report)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)

@@ -17,7 +17,7 @@ import numpy as np
 from conformance.dtypes import is_float, name_of, ulp
 
 # Allowed |actual - expected| in ULPs of the output dtype at the scale (see README, "Tolerances").
-TOLERANCE_ULPS = {"float64": 16.0, "float32": 16.0, "float16": 2.0, "bfloat16": 2.0}
+TOLERANCE_ULPS = {"float64": 8.0, "float32": 8.0, "float16": 4.0, "bfloat16": 4.0}
 
 
 @dataclass

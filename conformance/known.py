@@ -13,7 +13,9 @@ reference, what raw status that gives, why, and where it is reported publicly:
     link = "https://..."                   # or "no public report found"
 
 `when` keys are the facts of `case_facts`; a list value means "any of", and a string such as
-">127" compares a numeric fact. A matching case whose
+">127" compares a numeric fact. The key `differs_under` names a reference variant
+(backends.numpy.VARIANTS): it holds when that alternative semantics changes this case's result,
+which is exactly when a backend implementing the variant must disagree with the reference. A matching case whose
 raw status equals `status` becomes `known_divergence`; one that passes becomes
 `fixed_divergence` (the upstream fix shows up as a failure to look at, like a strict xfail).
 """
@@ -52,13 +54,42 @@ def _nan_counts(case: Case) -> tuple[int, int]:
     return int(np.count_nonzero(counts)), int(counts.max())
 
 
-def case_facts(case: Case, check: str, device: str) -> dict[str, Any]:
+@lru_cache(maxsize=4096)
+def differs_under(case: Case, check: str, variant: str) -> bool:
+    """Whether the reference under `variant` (backends.numpy.VARIANTS) gives another result."""
+    from conformance import registry
+
+    ref = registry.get(registry.REFERENCE)
+    x = case.make_input()
+    if check == "grad":
+        gy = case.make_upstream()
+        normal, other = ref.vjp(case.spec, x, gy), ref.vjp_variant(case.spec, x, gy, variant)
+    else:
+        normal, other = ref.forward(case.spec, x), ref.forward_variant(case.spec, x, variant)
+    a, b = normal.astype(np.float64), other.astype(np.float64)
+    return not np.array_equal(a, b, equal_nan=True)
+
+
+class Facts(dict):
+    """Case facts; `differs_under` is computed only when an entry asks for it."""
+
+    def __init__(self, case: Case, check: str, values: dict[str, Any]):
+        super().__init__(values)
+        self.case, self.check = case, check
+
+    def variant_differs(self, variant: str) -> bool:
+        if self.case.spec.op != "max" or self.check == "default_stride":
+            return False
+        return differs_under(self.case, self.check, variant)
+
+
+def case_facts(case: Case, check: str, device: str) -> Facts:
     spec = case.spec
     pads = spec.explicit_pads(case.input_shape)
     nan_windows, nan_most = _nan_counts(case)
     spatial = [case.input_shape[a] for a in spec.spatial_axes()]
     channel_axis = 1 if spec.layout == "channels_first" else -1
-    return {
+    return Facts(case, check, {
         "nan_windows": nan_windows, "nan_max_per_window": nan_most,
         "spatial_size": int(np.prod(spatial)), "channels": case.input_shape[channel_axis],
         "op": spec.op, "ndim": spec.ndim, "padding": spec.padding_kind,
@@ -68,7 +99,7 @@ def case_facts(case: Case, check: str, device: str) -> dict[str, Any]:
         "dilated": any(d != 1 for d in spec.dilation), "layout": spec.layout,
         "dtype": case.dtype, "family": case.family, "check": check, "device": device,
         "suite": case.suite, "case_id": case.id,
-    }
+    })
 
 
 @dataclass(frozen=True)
@@ -86,6 +117,10 @@ class KnownDivergence:
             return False
         for key, want in self.when.items():
             options = want if isinstance(want, list) else [want]
+            if key == "differs_under":
+                if not any(facts.variant_differs(v) for v in options):
+                    return False
+                continue
             if not any(_holds(facts.get(key), w) for w in options):
                 return False
         if self.versions:

@@ -53,13 +53,13 @@ def _check_forward(case: Case, backend, device: str, default_stride: bool = Fals
         actual = backend.forward(case.spec, x, device)
     if case.expected_shape is not None and tuple(actual.shape) != tuple(case.expected_shape):
         return Comparison("shape_mismatch", message=f"shape {actual.shape}, the seed document "
-                          f"gives {tuple(case.expected_shape)}"), "seed"
+                          f"gives {tuple(case.expected_shape)}"), "seed", actual
     if case.expected is not None:
         expected = np.asarray(case.expected).reshape(case.output_shape).astype(x.dtype)
         return compare(actual, expected, exact=case.spec.op == "max",
-                       scale=_reference(case, "forward_scale")), "seed"
+                       scale=_reference(case, "forward_scale")), "seed", actual
     return compare(actual, _reference(case, "forward"), exact=case.spec.op == "max",
-                   scale=_reference(case, "forward_scale")), "reference"
+                   scale=_reference(case, "forward_scale")), "reference", actual
 
 
 def _check_grad(case: Case, backend, device: str):
@@ -70,22 +70,22 @@ def _check_grad(case: Case, backend, device: str):
         source = "seed"
     else:
         expected, source = _reference(case, "grad"), "reference"
-    return compare(actual, expected, exact=False, scale=_reference(case, "grad_scale")), source
+    return compare(actual, expected, exact=False, scale=_reference(case, "grad_scale")), source, actual
 
 
 def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") -> Result:
     """Run one check and classify it (known divergences included); never raises for a case."""
     start = time.perf_counter()
-    version, cmp, source = "", Comparison("error"), "reference"
+    version, cmp, source, actual = "", Comparison("error"), "reference", None
     try:
         backend = registry.get(backend_name)
         version = backend.version
         if check == "forward":
-            cmp, source = _check_forward(case, backend, device)
+            cmp, source, actual = _check_forward(case, backend, device)
         elif check == "default_stride":
-            cmp, source = _check_forward(case, backend, device, default_stride=True)
+            cmp, source, actual = _check_forward(case, backend, device, default_stride=True)
         elif check == "grad":
-            cmp, source = _check_grad(case, backend, device)
+            cmp, source, actual = _check_grad(case, backend, device)
         else:
             raise InvalidSpec("check", check, "forward, grad or default_stride")
     except Unsupported as exc:
@@ -103,10 +103,30 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
         status=cmp.status, max_abs_err=cmp.max_abs_err, max_ulp_err=cmp.max_ulp_err,
         mismatch_count=cmp.mismatch_count, message=cmp.message,
         seconds=round(time.perf_counter() - start, 6), expected_from=source, note=case.note,
+        diagnosis=diagnose(case, check, actual) if cmp.status == "mismatch" else None,
         extra={"tolerance_ulps": TOLERANCE_ULPS.get(case.dtype)} if case.spec.op == "avg"
         or check == "grad" else {},
     )
     return classify(result, case)
+
+
+def diagnose(case: Case, check: str, actual: np.ndarray | None) -> str | None:
+    """Which alternative semantics of the reference the backend's output matches, if any."""
+    ref = _ref()
+    variants = getattr(ref, "variants", {})
+    if actual is None or case.spec.op != "max" or check == "default_stride":
+        return None
+    x, labels = case.make_input(), []
+    for name, (_, _, meaning) in variants.items():
+        if check == "grad":
+            gy = case.make_upstream()
+            other = ref.vjp_variant(case.spec, x, gy, name)
+            ok = compare(actual, other, exact=False, scale=_reference(case, "grad_scale"))
+        else:
+            ok = compare(actual, ref.forward_variant(case.spec, x, name), exact=True)
+        if ok.status == "pass":
+            labels.append(f"matches reference with {meaning} [{name}]")
+    return "; ".join(labels) or None
 
 
 def classify(result: Result, case: Case) -> Result:
