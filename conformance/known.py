@@ -15,9 +15,9 @@ reference, what raw status that gives, why, and where it is reported publicly:
 `when` keys are the facts of `case_facts`; a list value means "any of", and a string such as
 ">127" compares a numeric fact. The key `differs_under` names a reference variant
 (backends.numpy.VARIANTS): it holds when that alternative semantics changes this case's result,
-which is exactly when a backend implementing the variant must disagree with the reference. A matching case whose
-raw status equals `status` becomes `known_divergence`; one that passes becomes
-`fixed_divergence` (the upstream fix shows up as a failure to look at, like a strict xfail).
+which is exactly when a backend implementing the variant must disagree with the reference.
+A matching case whose raw status equals `status` becomes `known_divergence`; one that passes
+becomes `fixed_divergence` (the upstream fix shows up as a failure to look at, like a strict xfail).
 """
 
 from __future__ import annotations
