@@ -8,24 +8,46 @@ dim, so masks and divisors are outer products of small 1-D arrays.
 Values are computed in float64 (int64 for integer max) and rounded to the output dtype once.
 Max treats NaN as larger than every number (so NaN propagates and takes the gradient); among
 equal maxima the first in row-major window order wins, which also fixes the sign of a zero.
+
+`VARIANTS` are alternative semantics (other frameworks' rules, classic bugs). They are never
+the reference; the runner computes them to say which rule a mismatching backend follows.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
+from dataclasses import replace as dc_replace
 
+import ml_dtypes
 import numpy as np
 
 from conformance.backend import Backend
-from conformance.dtypes import is_float, name_of, round_from_float64
+from conformance.dtypes import is_float, name_of, np_dtype, round_from_float64
 from conformance.spec import DimGeometry, PoolSpec, replace
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One alternative semantics; the defaults are the normative rules of DESIGN.md §3."""
+
+    meaning: str
+    value_rule: str = "first"  # which element max returns (a key of _RULES)
+    route_rule: str = "first"  # which element max's gradient goes to
+    spec_change: tuple = ()  # (field, function of the spec giving the new value) pairs
+    keep_last_ceil_window: bool = False  # ceil mode without the last-window rule
+    overhang_counts: bool = False  # count_include_pad also counts the ceil overhang
+    accumulate: str | None = None  # "storage" | "float32": sum in that dtype, in window order
+    flush_subnormals: bool = False  # inputs and outputs below the smallest normal become 0
+    ops: tuple[str, ...] = ("max", "avg")
 
 
 class _Plan:
     """Per-dim index arithmetic for one spec on one input shape (channels-first)."""
 
-    def __init__(self, spec: PoolSpec, cf_shape: tuple[int, ...], geoms: tuple[DimGeometry, ...]):
-        self.spec, self.geoms = spec, geoms
+    def __init__(self, spec: PoolSpec, cf_shape: tuple[int, ...], geoms: tuple[DimGeometry, ...],
+                 variant: Variant = Variant("normative")):
+        self.spec, self.geoms, self.variant = spec, geoms, variant
         self.lead = cf_shape[:2]
         self.padded_shape = self.lead + tuple(
             g.lo + g.n + max(0, (g.out - 1) * g.s + (g.k - 1) * g.d - g.lo - g.n + 1)
@@ -53,7 +75,9 @@ class _Plan:
         counts = []
         for g in self.geoms:
             idx = np.arange(g.out)[:, None] * g.s + np.arange(g.k)[None, :] * g.d - g.lo
-            if spec.count_include_pad:  # padding counts, the ceil-mode overhang past it never
+            if spec.count_include_pad and self.variant.overhang_counts:
+                inside = np.ones(idx.shape, bool)
+            elif spec.count_include_pad:  # padding counts, the ceil-mode overhang past it never
                 inside = (idx >= -g.lo) & (idx < g.n + g.hi)
             else:
                 inside = (idx >= 0) & (idx < g.n)
@@ -97,20 +121,45 @@ _RULES = {
     "ignore_nan": lambda v, best, fresh: ~_isnan(v) & (fresh | (v > best)),
     "last_tie": lambda v, best, fresh: fresh | (v >= best) | (_isnan(v) & ~_isnan(best)),
     "gt": lambda v, best, fresh: fresh | (v > best),  # a NaN keeps the pick only if first
+    "pos_zero": lambda v, best, fresh: fresh | _greater(v, best) | (
+        (v == 0) & (best == 0) & np.signbit(best) & ~np.signbit(v)),  # +0.0 beats -0.0
 }
 
-# Alternative semantics the reference can compute, for explaining a mismatch:
-# name -> (rule for the value, rule for the gradient's route, what it means).
-VARIANTS = {
-    "nan_ignored": ("ignore_nan", "ignore_nan",
-                    "max ignores NaN (a window of NaNs only gives the lowest finite value)"),
-    "grad_last_nan": ("first", "last_nan", "gradient to the last NaN of a window"),
-    "grad_ge_select": ("first", "ge_select",
-                       "gradient routed by a `>=` select (XLA select_and_scatter): a NaN never "
-                       "keeps the pick"),
-    "grad_last_tie": ("first", "last_tie", "gradient to the last of tied maxima"),
-    "grad_gt": ("first", "gt", "gradient routed by a strict `>` scan from the window's first "
-                "element: a NaN takes the gradient only when it comes first"),
+def _flip_same(spec: PoolSpec):
+    return {"same": "same_lower", "same_lower": "same"}.get(spec.padding, spec.padding)
+
+
+VARIANTS: dict[str, Variant] = {
+    "nan_ignored": Variant("max starting from the lowest finite value, ignoring NaN (windows of "
+                           "NaN or -inf give the lowest finite value)",
+                           value_rule="ignore_nan", route_rule="ignore_nan", ops=("max",)),
+    "grad_last_nan": Variant("gradient to the last NaN of a window", route_rule="last_nan",
+                             ops=("max",)),
+    "grad_ge_select": Variant("gradient routed by a `>=` select (XLA select_and_scatter): a NaN "
+                              "never keeps the pick", route_rule="ge_select", ops=("max",)),
+    "grad_gt": Variant("gradient routed by a strict `>` scan from the window's first element: a "
+                       "NaN takes the gradient only when it comes first", route_rule="gt",
+                       ops=("max",)),
+    "grad_last_tie": Variant("gradient to the last of tied maxima", route_rule="last_tie",
+                             ops=("max",)),
+    "zero_sign_ordered": Variant("max orders +0.0 above -0.0 (IEEE maximum) instead of keeping "
+                                 "the first of tied zeros", value_rule="pos_zero",
+                                 route_rule="pos_zero", ops=("max",)),
+    "cip_flipped": Variant("count_include_pad the other way round",
+                           spec_change=(("count_include_pad", lambda s: not s.count_include_pad),),
+                           ops=("avg",)),
+    "same_split_flipped": Variant("SAME padding's odd pixel on the other side (SAME_UPPER vs "
+                                  "SAME_LOWER)", spec_change=(("padding", _flip_same),)),
+    "ceil_keeps_last_window": Variant("ceil mode without the rule that drops a last window "
+                                      "starting in the right padding", keep_last_ceil_window=True),
+    "ceil_overhang_counted": Variant("the divisor counts the ceil-mode overhang past the padding "
+                                     "(the full kernel)", overhang_counts=True, ops=("avg",)),
+    "accumulate_storage": Variant("the sum accumulated in the input dtype, in window order",
+                                  accumulate="storage", ops=("avg",)),
+    "accumulate_float32": Variant("the sum accumulated in float32, in window order",
+                                  accumulate="float32", ops=("avg",)),
+    "flush_subnormals": Variant("subnormal inputs and results flushed to zero (FTZ/DAZ)",
+                                flush_subnormals=True),
 }
 
 
@@ -124,8 +173,6 @@ def _max_with_argmax(plan: _Plan, xp: np.ndarray, rule: str = "first") -> tuple[
             take = valid & choose(v, best, arg < 0)
             best = np.where(take, v, best)
             arg = np.where(take, flat, arg)
-    if rule == "ignore_nan" and xp.dtype.kind == "f":
-        best = np.where(arg < 0, np.finfo(np.float32).min, best)
     return best, arg
 
 
@@ -137,14 +184,25 @@ class NumpyBackend(Backend):
     def version(self) -> str:
         return np.__version__
 
-    def _setup(self, spec: PoolSpec, x: np.ndarray):
+    def _setup(self, spec: PoolSpec, x: np.ndarray, variant: Variant):
         xc = _to_cf(spec, x)
         geoms = spec.geometry(x.shape)
-        plan = _Plan(spec, xc.shape, geoms)
+        if variant.keep_last_ceil_window and spec.ceil_mode:
+            geoms = tuple(_without_last_window_rule(g) for g in geoms)
+        plan = _Plan(spec, xc.shape, geoms, variant)
         work = np.float64 if is_float(name_of(x.dtype)) else np.int64
         xp = np.zeros(plan.padded_shape, dtype=work)
         xp[plan.interior] = xc.astype(work)
+        if variant.flush_subnormals and work == np.float64:
+            xp = _flush(xp, name_of(x.dtype))
         return plan, xp
+
+    def _variant(self, spec: PoolSpec, name: str | None) -> tuple[PoolSpec, Variant]:
+        if name is None:
+            return spec, Variant("normative")
+        variant = VARIANTS[name]
+        changes = {field: fn(spec) for field, fn in variant.spec_change}
+        return (replace(spec, **changes) if changes else spec), variant
 
     def forward_variant(self, spec: PoolSpec, x: np.ndarray, variant: str) -> np.ndarray:
         """The forward pass under one of VARIANTS instead of the normative semantics."""
@@ -154,25 +212,33 @@ class NumpyBackend(Backend):
         return self._vjp(spec, x, gy, "cpu", variant)
 
     def _forward(self, spec: PoolSpec, x: np.ndarray, device: str, variant: str | None = None):
-        plan, xp = self._setup(spec, x)
+        spec, v = self._variant(spec, variant)
+        plan, xp = self._setup(spec, x, v)
+        dtype = name_of(x.dtype)
         if spec.op == "max":
-            y, _ = _max_with_argmax(plan, xp, VARIANTS[variant][0] if variant else "first")
-            y = y.astype(x.dtype) if xp.dtype == np.int64 else round_from_float64(y, name_of(x.dtype))
+            y, arg = _max_with_argmax(plan, xp, v.value_rule)
+            if xp.dtype == np.int64:
+                return _from_cf(spec, y.astype(x.dtype))
+            if v.value_rule == "ignore_nan":  # the scan starts from the lowest finite value
+                lowest = float(ml_dtypes.finfo(np_dtype(dtype)).min)
+                y = np.where(arg < 0, lowest, np.maximum(y, lowest))
         else:
-            total = np.zeros(plan.out_shape)
-            with np.errstate(invalid="ignore"):  # inf + -inf is NaN, as it should be
-                for _, sl, valid in plan.offsets():
-                    total += np.where(valid, xp[sl], 0.0)
-                y = round_from_float64(total / plan.divisor(), name_of(x.dtype))
+            y = _average(plan, xp, dtype, v.accumulate)
+        y = round_from_float64(y, dtype)
+        if v.flush_subnormals:
+            y = _flush(y.astype(np.float64), dtype).astype(y.dtype)
         return _from_cf(spec, y)
 
     def _vjp(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, device: str,
              variant: str | None = None) -> np.ndarray:
-        plan, xp = self._setup(spec, x)
+        spec, v = self._variant(spec, variant)
+        plan, xp = self._setup(spec, x, v)
         g = _to_cf(spec, gy).astype(np.float64)
+        if g.shape != plan.out_shape:  # a variant with another output shape has no vjp here
+            raise ValueError(f"variant output shape {plan.out_shape} != gy shape {g.shape}")
         gp = np.zeros(plan.padded_shape)
         if spec.op == "max":
-            _, arg = _max_with_argmax(plan, xp, VARIANTS[variant][1] if variant else "first")
+            _, arg = _max_with_argmax(plan, xp, v.route_rule)
             for flat, sl, _ in plan.offsets():
                 gp[sl] += np.where(arg == flat, g, 0.0)
         else:
@@ -186,3 +252,25 @@ class NumpyBackend(Backend):
     def _forward_default_stride(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
         # The reference's own convention (DESIGN.md §2): an omitted stride equals the kernel.
         return self._forward(replace(spec, stride=None), x, device)
+
+
+def _average(plan: _Plan, xp: np.ndarray, dtype: str, accumulate: str | None) -> np.ndarray:
+    """Windowed sum / divisor in float64, or summed step by step in another dtype."""
+    acc = {None: np.float64, "float32": np.float32}.get(accumulate) or np_dtype(dtype)
+    total = np.zeros(plan.out_shape, dtype=acc)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf + -inf is NaN, as it should be
+        for _, sl, valid in plan.offsets():
+            total = (total + np.where(valid, xp[sl], 0.0).astype(acc)).astype(acc)
+        if accumulate is None:
+            return total / plan.divisor()
+        return (total / plan.divisor().astype(acc)).astype(np.float64)
+
+
+def _flush(a: np.ndarray, dtype: str) -> np.ndarray:
+    tiny = float(ml_dtypes.finfo(np_dtype(dtype)).smallest_normal)
+    return np.where(np.abs(a) < tiny, np.copysign(0.0, a), a)
+
+
+def _without_last_window_rule(g: DimGeometry) -> DimGeometry:
+    span = g.n + g.lo + g.hi - g.effective_kernel
+    return dc_replace(g, out=-(-span // g.s) + 1)

@@ -7,6 +7,7 @@ from functools import cache
 
 from cases.axes import AXES, build_case, violates
 from cases.covering import Coverage, covering_array, measure
+from cases.native import NATIVE, native_axes, native_rule
 from cases.seeds import seed_cases
 from conformance.case import Case
 from conformance.errors import UsageError
@@ -15,9 +16,18 @@ from conformance.errors import UsageError
 RISKY = ("op", "padding", "ceil_mode", "count_include_pad", "stride")
 
 
-def _generated(suite: str, groups, seed: int = 0) -> list[Case]:
+def _generated(suite: str, groups, seed: int = 0, native: bool = False) -> list[Case]:
     rows = covering_array(AXES, groups, violates, seed=seed)
-    return [build_case(row, suite=suite, seed=seed) for row in rows]
+    if native:
+        for backend in NATIVE:
+            rows += covering_array(native_axes(AXES, backend), groups, native_rule(backend), seed=seed)
+    cases, seen = [], set()
+    for row in rows:
+        case = build_case(row, suite=suite, seed=seed)
+        if case.id not in seen:
+            seen.add(case.id)
+            cases.append(case)
+    return cases
 
 
 def smoke() -> list[Case]:
@@ -26,8 +36,9 @@ def smoke() -> list[Case]:
 
 
 def default() -> list[Case]:
-    """All pairs, plus all triples of the risky group."""
-    return _generated("default", [(list(AXES), 2), (list(RISKY), 3)])
+    """All pairs plus all triples of the risky group, over the whole space and again over each
+    framework's native sub-space (cases/native.py)."""
+    return _generated("default", [(list(AXES), 2), (list(RISKY), 3)], native=True)
 
 
 def seeds() -> list[Case]:
@@ -52,10 +63,19 @@ def get_suite(name: str) -> tuple[Case, ...]:
     return tuple(cases)
 
 
-def coverage(cases: list[Case] | tuple[Case, ...]) -> list[Coverage]:
-    """The interaction coverage a generated suite reaches (needs its axis rows)."""
+def coverage(cases: list[Case] | tuple[Case, ...], native: bool = False) -> list[Coverage]:
+    """The interaction coverage a generated suite reaches (needs its axis rows): over the
+    whole space, and with `native`, over each framework's native sub-space."""
     rows = [c.axes for c in cases if getattr(c, "axes", None)]
-    return [measure(AXES, rows, list(AXES), 2, violates), measure(AXES, rows, list(RISKY), 3, violates)]
+    out = [measure(AXES, rows, list(AXES), 2, violates), measure(AXES, rows, list(RISKY), 3, violates)]
+    if native:
+        for backend in NATIVE:
+            axes, rule = native_axes(AXES, backend), native_rule(backend)
+            mine = [r for r in rows if rule(r) is None and all(r[k] in v for k, v in axes.items())]
+            for cov in (measure(axes, mine, list(axes), 2, rule), measure(axes, mine, list(RISKY), 3, rule)):
+                cov.label = backend
+                out.append(cov)
+    return out
 
 
 __all__ = ["AXES", "RISKY", "SUITES", "coverage", "get_suite"]

@@ -17,6 +17,7 @@ from conformance.spec import PoolSpec
 AXES: dict[str, list[Any]] = {
     "op": ["max", "avg"],
     "ndim": [1, 2, 3],
+    "kernel": ["one", "two", "three", "rect"],
     "stride": ["default", "one", "lt", "eq", "gt"],
     "padding": ["zero", "symmetric", "asymmetric", "same", "same_lower", "valid"],
     "dilation": [1, 2],
@@ -25,20 +26,27 @@ AXES: dict[str, list[Any]] = {
     "divisor_override": [None, "set"],
     "layout": ["channels_first", "channels_last"],
     "dtype": list(DTYPES),
-    "family": ["distinct", "ties", "negative", "nan", "inf"],
-    "shape": ["divisible", "ragged", "window"],
+    "family": ["distinct", "ties", "negative", "nan", "inf", "signed_zero", "near_overflow",
+               "near_underflow"],
+    "shape": ["divisible", "ragged", "window", "unit"],
+    "batch": ["single", "many"],
 }
+# The geometry axes: `full` takes their exhaustive product (the others rotate over it).
+GEOMETRY_AXES = ("op", "ndim", "kernel", "stride", "padding", "dilation", "ceil_mode",
+                 "count_include_pad", "divisor_override", "shape")
 
-KERNELS = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}  # rectangular, so swapped axes cannot pass
+RECT = {2: (3, 2), 3: (2, 3, 2)}  # rectangular, so swapped axes cannot pass
+FLOAT_ONLY_FAMILIES = ("nan", "inf", "signed_zero", "near_underflow")
 
 
 def violates(a: dict[str, Any]) -> str | None:
     """The rule a (partial) assignment breaks, or None. Rules look only at keys present."""
     op, dtype, family = a.get("op"), a.get("dtype"), a.get("family")
+    kernel, stride = a.get("kernel"), a.get("stride")
     if op == "avg" and dtype in INT_DTYPES:
         return "average pooling is defined for float dtypes only"
-    if dtype in INT_DTYPES and family in ("nan", "inf"):
-        return "integers have no NaN or infinity"
+    if dtype in INT_DTYPES and family in FLOAT_ONLY_FAMILIES:
+        return "integers have no NaN, infinity, signed zero or subnormals"
     if dtype == "uint8" and family == "negative":
         return "uint8 has no negative values"
     if op == "max" and a.get("count_include_pad") is False:
@@ -47,23 +55,37 @@ def violates(a: dict[str, Any]) -> str | None:
         return "divisor_override applies to average pooling only"
     if a.get("divisor_override") == "set" and a.get("count_include_pad") is False:
         return "divisor_override makes count_include_pad irrelevant"
-    if a.get("shape") == "window" and a.get("stride") in ("lt", "one"):
+    if a.get("shape") == "window" and stride in ("lt", "one"):
         return "a window as large as the input has a single position at any stride"
+    if kernel == "one" and a.get("padding") in ("symmetric", "asymmetric"):
+        return "padding 1 around a 1-wide kernel leaves windows of padding only"
+    if kernel == "one" and stride == "lt":
+        return "no stride is smaller than a 1-wide kernel"
+    if kernel == "rect" and a.get("ndim") == 1:
+        return "a 1-D kernel has no aspect ratio"
     return None
+
+
+def _kernel(cls: str, nd: int) -> tuple[int, ...]:
+    return RECT[nd] if cls == "rect" else ({"one": 1, "two": 2, "three": 3}[cls],) * nd
 
 
 def _stride(cls: str, k: int) -> int | None:
     return {"default": None, "one": 1, "lt": max(1, k - 1), "eq": k, "gt": k + 1}[cls]
 
 
-def _padding(cls: str, nd: int):
+def _padding(cls: str, nd: int, unit: bool):
+    if cls in ("same", "same_lower", "valid"):
+        return cls
     if cls == "zero":
-        return 0
-    if cls == "symmetric":
-        return 1
-    if cls == "asymmetric":
-        return tuple((0, 1) if i % 2 == 0 else (1, 0) for i in range(nd))
-    return cls
+        pads = [(0, 0)] * nd
+    elif cls == "symmetric":
+        pads = [(1, 1)] * nd
+    else:
+        pads = [(0, 1) if i % 2 == 0 else (1, 0) for i in range(nd)]
+    if unit:  # the size-1 dim has a 1-wide kernel: no room for padding there
+        pads[0] = (0, 0)
+    return tuple(pads) if cls != "symmetric" or unit else 1
 
 
 def _size(shape_cls: str, k: int, s: int, d: int) -> int:
@@ -71,29 +93,33 @@ def _size(shape_cls: str, k: int, s: int, d: int) -> int:
     if shape_cls == "window":
         return e
     n = s * (-(-(e + 2) // s))  # a multiple of the stride, at least two past the window
-    return n if shape_cls == "divisible" else n + 1
+    return n if shape_cls in ("divisible", "unit") else n + 1
 
 
-def build_case(a: dict[str, Any], *, suite: str, seed: int = 0, batch: tuple[int, int] = (2, 3)) -> Case:
+def build_case(a: dict[str, Any], *, suite: str, seed: int = 0) -> Case:
     """A concrete case for a full assignment; raises InvalidSpec if the rules let one through."""
     nd = a["ndim"]
-    kernel = KERNELS[nd]
-    stride = tuple(_stride(a["stride"], k) for k in kernel)
-    eff_stride = tuple(k if s is None else s for s, k in zip(stride, kernel, strict=True))
+    unit = a["shape"] == "unit"
+    kernel = list(_kernel(a["kernel"], nd))
+    if unit:
+        kernel[0] = 1
+    strides = [_stride(a["stride"], k) for k in kernel]
+    eff = [k if s is None else s for s, k in zip(strides, kernel, strict=True)]
+    if unit and a["stride"] != "default":
+        eff[0] = strides[0] = 1
     dilation = a["dilation"]
-    spatial = tuple(_size(a["shape"], k, s, dilation) for k, s in zip(kernel, eff_stride, strict=True))
-    if a["shape"] == "window" and a["stride"] == "default":
-        stride_arg = None
-    else:
-        stride_arg = None if a["stride"] == "default" else eff_stride
+    spatial = [_size(a["shape"], k, s, dilation) for k, s in zip(kernel, eff, strict=True)]
+    if unit:
+        spatial[0] = 1
     spec = PoolSpec(
-        op=a["op"], kernel=kernel, stride=stride_arg, padding=_padding(a["padding"], nd),
-        dilation=dilation, ceil_mode=a["ceil_mode"],
+        op=a["op"], kernel=tuple(kernel),
+        stride=None if a["stride"] == "default" else tuple(eff),
+        padding=_padding(a["padding"], nd, unit), dilation=dilation, ceil_mode=a["ceil_mode"],
         count_include_pad=a["count_include_pad"] if a["op"] == "avg" else True,
         divisor_override=(sum(kernel) + 1) if a["divisor_override"] == "set" else None,
         layout=a["layout"],
     )
-    n, c = batch
+    n, c = (1, 1) if a["batch"] == "single" else (2, 3)
     shape = (n, c, *spatial) if a["layout"] == "channels_first" else (n, *spatial, c)
     checks = None
     if a["stride"] == "default":

@@ -24,6 +24,7 @@ class Coverage:
     axes: tuple[str, ...]
     required: int
     covered: int
+    label: str = ""  # whose sub-space (empty: the whole space)
 
     @property
     def percent(self) -> float:
@@ -31,7 +32,9 @@ class Coverage:
 
     def __str__(self) -> str:
         group = "all axes" if len(self.axes) > 6 else ", ".join(self.axes)
-        return f"{self.strength}-way over {group}: {self.covered}/{self.required} ({self.percent:.1f} %)"
+        where = f" [{self.label} native]" if self.label else ""
+        return (f"{self.strength}-way over {group}{where}: {self.covered}/{self.required} "
+                f"({self.percent:.1f} %)")
 
 
 def completable(axes: dict[str, list], partial: dict[str, Any], rule: Rule) -> bool:

@@ -7,6 +7,7 @@ gives the same bytes on every machine and in every process, whatever order cases
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,8 +20,13 @@ FAMILIES = {
     "distinct": "distinct values in random order (no ties inside any window)",
     "ties": "values from {0, 1, 2}: plateaus and exact ties in most windows",
     "negative": "distinct, all strictly negative (catches zero padding in max)",
-    "nan": "distinct values with NaN at a few positions",
+    "nan": "distinct values with NaN at chosen window positions: first element of the first "
+           "window, last of the last, first and last of a middle one",
     "inf": "distinct values with +inf and -inf at a few positions",
+    "signed_zero": "-0.0, +0.0, -1 and -2: windows whose maximum is a tie of signed zeros",
+    "near_overflow": "values between 1/4 and 1/2 of the dtype's largest (sums overflow in the "
+                     "storage dtype); integers within 64 of their limits",
+    "near_underflow": "subnormal and barely normal values of both signs",
     "arange": "0, 1, 2, ... in row-major order (the seeds' worked examples)",
     "given": "values written out by hand in the case",
 }
@@ -60,7 +66,8 @@ class Case:
         if not is_float(self.dtype):
             if self.spec.op == "avg":
                 raise InvalidSpec("dtype", self.dtype, "a float dtype for op='avg'")
-            if self.family in ("nan", "inf") or (self.family == "negative" and self.dtype == "uint8"):
+            if self.family in ("nan", "inf", "signed_zero", "near_underflow") or (
+                self.family == "negative" and self.dtype == "uint8"):
                 raise InvalidSpec("family", self.family, f"a family representable in {self.dtype}")
         if (self.family == "given") != (self.values is not None):
             raise InvalidSpec("values", "...", "values exactly when family='given'")
@@ -98,16 +105,23 @@ class Case:
         rng = self.rng("input")
         if self.family == "ties":
             return rng.integers(0, 3, size).astype(dt).reshape(self.input_shape)
+        if self.family == "signed_zero":
+            return rng.choice([-0.0, 0.0, -1.0, -2.0], size).astype(dt).reshape(self.input_shape)
+        if self.family in ("near_overflow", "near_underflow"):
+            return _extreme(rng, size, self.dtype, self.family).reshape(self.input_shape)
         x = _distinct(rng, size, self.dtype, negative=self.family == "negative")
-        if self.family in ("nan", "inf"):
+        if self.family == "inf":
             x = x.astype(np.float64)
-            where = rng.choice(size, size=max(1, size // 16), replace=False)
-            if self.family == "nan":
-                x[where] = np.nan
-            else:
-                x[where] = np.where(np.arange(where.size) % 2 == 0, np.inf, -np.inf)
+            where = rng.choice(size, size=min(size, max(2, size // 16)), replace=False)
+            x[where] = np.where(np.arange(where.size) % 2 == 0, np.inf, -np.inf)
             x = x.astype(dt)
-        return x.reshape(self.input_shape)
+        x = x.reshape(self.input_shape)
+        if self.family == "nan":
+            x = x.astype(np.float64)
+            for index in _chosen_window_positions(self.spec, self.input_shape):
+                x[index] = np.nan
+            x = x.astype(dt)
+        return x
 
     def make_upstream(self) -> np.ndarray:
         """A random upstream gradient for the vjp, in the output shape and dtype."""
@@ -116,6 +130,52 @@ class Case:
         rng = self.rng("upstream")
         gy = rng.standard_normal(self.output_shape)
         return gy.astype(np_dtype(self.dtype))
+
+
+def _extreme(rng: np.random.Generator, size: int, dtype: str, family: str) -> np.ndarray:
+    dt = np_dtype(dtype)
+    if dtype in INT_DTYPES:
+        info = np.iinfo(dt)
+        hi = rng.integers(int(info.max) - 63, int(info.max) + 1, size)
+        lo = rng.integers(int(info.min), int(info.min) + 64, size)
+        return np.where(rng.random(size) < 0.5, hi, lo).astype(dt)
+    import ml_dtypes
+
+    info = ml_dtypes.finfo(dt)
+    if family == "near_overflow":
+        values = float(info.max) * rng.uniform(0.25, 0.5, size)
+    else:
+        values = float(info.smallest_normal) * np.exp2(rng.uniform(-6, 2, size))
+        values *= rng.choice([-1.0, 1.0], size)
+    return values.astype(dt)
+
+
+def _chosen_window_positions(spec: PoolSpec, shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Input indices for the nan family: the first in-bounds element of the first window, the
+    last of the last window, and the first and last of a middle window, in every plane."""
+    geoms = spec.geometry(shape)
+    axes = spec.spatial_axes()
+
+    def members(j: tuple[int, ...]) -> list[tuple[int, ...]]:
+        per_dim = [[jj * g.s + t * g.d - g.lo for t in range(g.k) if 0 <= jj * g.s + t * g.d - g.lo < g.n]
+                   for jj, g in zip(j, geoms, strict=True)]
+        return [tuple(p) for p in itertools.product(*per_dim)]
+
+    first = members(tuple(0 for _ in geoms))
+    last = members(tuple(g.out - 1 for g in geoms))
+    middle = members(tuple(g.out // 2 for g in geoms))
+    spots = {first[0], last[-1], middle[0], middle[-1]}
+    lead = [i for i in range(len(shape)) if i not in axes]
+    out = []
+    for plane in itertools.product(*(range(shape[i]) for i in lead)):
+        for spot in spots:
+            index = [0] * len(shape)
+            for i, v in zip(lead, plane, strict=True):
+                index[i] = v
+            for i, v in zip(axes, spot, strict=True):
+                index[i] = v
+            out.append(tuple(index))
+    return out
 
 
 def _distinct(rng: np.random.Generator, size: int, dtype: str, negative: bool = False) -> np.ndarray:

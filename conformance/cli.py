@@ -75,7 +75,7 @@ def cmd_run(args) -> int:
     if args.suite in ("smoke", "default"):
         from cases import coverage
 
-        env["coverage"] = [str(c) for c in coverage(cases)]
+        env["coverage"] = [str(c) for c in coverage(cases, native=args.suite == "default")]
         for line in env["coverage"]:
             print(f"coverage: {line}", file=sys.stderr)
     start = time.perf_counter()
