@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace as dc_replace
 from functools import cache
 
 from cases.axes import AXES, build_case, violates
 from cases.covering import Coverage, covering_array, measure
+from cases.errors import error_cases
 from cases.native import NATIVE, native_axes, native_rule
 from cases.seeds import seed_cases
 from conformance.case import Case
@@ -16,7 +18,8 @@ from conformance.errors import UsageError
 RISKY = ("op", "padding", "ceil_mode", "count_include_pad", "stride")
 
 
-def _generated(suite: str, groups, seed: int = 0, native: bool = False) -> list[Case]:
+def _generated(suite: str, groups, seed: int = 0, native: bool = False,
+               invariants: bool = False) -> list[Case]:
     rows = covering_array(AXES, groups, violates, seed=seed)
     if native:
         for backend in NATIVE:
@@ -24,6 +27,8 @@ def _generated(suite: str, groups, seed: int = 0, native: bool = False) -> list[
     cases, seen = [], set()
     for row in rows:
         case = build_case(row, suite=suite, seed=seed)
+        if invariants:
+            case = dc_replace(case, checks=(*case.checks, "invariant"))
         if case.id not in seen:
             seen.add(case.id)
             cases.append(case)
@@ -38,17 +43,25 @@ def smoke() -> list[Case]:
 def default() -> list[Case]:
     """All pairs plus all triples of the risky group, over the whole space and again over each
     framework's native sub-space (cases/native.py)."""
-    return _generated("default", [(list(AXES), 2), (list(RISKY), 3)], native=True)
+    cases = _generated("default", [(list(AXES), 2), (list(RISKY), 3)], native=True,
+                       invariants=True)
+    return cases + [dc_replace(c, suite="default") for c in error_cases()]
 
 
 def seeds() -> list[Case]:
     return seed_cases()
 
 
+def errors() -> list:
+    return error_cases()
+
+
 SUITES: dict[str, tuple[str, Callable[[], list[Case]]]] = {
     "seeds": ("every worked example of the seed documents, values entered by hand", seeds),
     "smoke": ("2-way covering array over every axis (fast; every value at least once)", smoke),
-    "default": ("2-way over every axis + 3-way over the risky group", default),
+    "default": ("2-way + risky 3-way over every axis and each framework's native sub-space, "
+                "invariants, and the error-parity geometries", default),
+    "errors": ("invalid and degenerate geometries: how each framework reacts (error_parity)", errors),
 }
 
 

@@ -30,7 +30,7 @@ FAMILIES = {
     "arange": "0, 1, 2, ... in row-major order (the seeds' worked examples)",
     "given": "values written out by hand in the case",
 }
-CHECKS = ("forward", "grad", "default_stride")
+CHECKS = ("forward", "grad", "default_stride", "error_parity", "invariant")
 
 
 def _stable_seed(*parts: object) -> int:

@@ -78,6 +78,7 @@ def cmd_run(args) -> int:
         env["coverage"] = [str(c) for c in coverage(cases, native=args.suite == "default")]
         for line in env["coverage"]:
             print(f"coverage: {line}", file=sys.stderr)
+    (out / "results.jsonl").unlink(missing_ok=True)  # a new run into an old folder starts afresh
     start = time.perf_counter()
     tick = _progress(len(tasks))
     results = []

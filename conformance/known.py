@@ -113,6 +113,7 @@ def case_facts(case: Case, check: str, device: str) -> Facts:
         "dilated": any(d != 1 for d in spec.dilation), "layout": spec.layout,
         "dtype": case.dtype, "family": case.family, "check": check, "device": device,
         "suite": case.suite, "case_id": case.id,
+        "error_geometry": getattr(case, "name", "") if case.checks == ("error_parity",) else "",
     })
 
 

@@ -86,8 +86,17 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
             cmp, source, actual = _check_forward(case, backend, device, default_stride=True)
         elif check == "grad":
             cmp, source, actual = _check_grad(case, backend, device)
+        elif check == "error_parity":
+            from conformance import errorparity
+
+            backend._check_device(device)
+            cmp, actual = errorparity.check(case, backend, _ref(), device)
+        elif check == "invariant":
+            from conformance import invariants
+
+            cmp = invariants.check(case, backend, device)
         else:
-            raise InvalidSpec("check", check, "forward, grad or default_stride")
+            raise InvalidSpec("check", check, "forward, grad, default_stride, error_parity or invariant")
     except Unsupported as exc:
         cmp = Comparison("unsupported", message=exc.reason)
     except BackendUnavailable as exc:
@@ -103,7 +112,8 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
         status=cmp.status, max_abs_err=cmp.max_abs_err, max_ulp_err=cmp.max_ulp_err,
         mismatch_count=cmp.mismatch_count, message=cmp.message,
         seconds=round(time.perf_counter() - start, 6), expected_from=source, note=case.note,
-        diagnosis=diagnose(case, check, actual) if cmp.status == "mismatch" else None,
+        diagnosis=diagnose(case, check, actual) if cmp.status == "mismatch"
+        and check in ("forward", "grad") else None,
         extra={"tolerance_ulps": TOLERANCE_ULPS.get(case.dtype)} if case.spec.op == "avg"
         or check == "grad" else {},
     )
