@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from conformance.compare import Comparison, compare
+from conformance.dtypes import is_float
 from conformance.errors import Unsupported
 from conformance.spec import replace
 
@@ -61,8 +62,7 @@ def check(case, backend, device: str) -> Comparison:
     if x.shape[0] > 1:
         expect("batch", backend.forward(spec, np.ascontiguousarray(x[:1]), device), y[:1],
                scale[:1] if scale is not None else None)
-    if case.family in SCALE_SAFE_FAMILIES and x.dtype.kind == "f" or case.dtype == "bfloat16" \
-            and case.family in SCALE_SAFE_FAMILIES:
+    if case.family in SCALE_SAFE_FAMILIES and is_float(case.dtype):
         doubled = (x.astype(np.float64) * 2).astype(x.dtype)
         expect("scaling", backend.forward(spec, doubled, device),
                (y.astype(np.float64) * 2).astype(y.dtype), None if exact else 2 * scale)
