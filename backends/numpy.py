@@ -39,6 +39,7 @@ class Variant:
     overhang_counts: bool = False  # count_include_pad also counts the ceil overhang
     accumulate: str | None = None  # "storage" | "float32": sum in that dtype, in window order
     flush_subnormals: bool = False  # inputs and outputs below the smallest normal become 0
+    daz_compare: bool = False  # max compares as if subnormals were 0 but returns them unchanged
     ops: tuple[str, ...] = ("max", "avg")
 
 
@@ -160,18 +161,25 @@ VARIANTS: dict[str, Variant] = {
                                   accumulate="float32", ops=("avg",)),
     "flush_subnormals": Variant("subnormal inputs and results flushed to zero (FTZ/DAZ)",
                                 flush_subnormals=True),
+    "daz_compare": Variant("max comparing subnormals as zero (DAZ) but returning the element "
+                           "unflushed", daz_compare=True, ops=("max",)),
 }
 
 
-def _max_with_argmax(plan: _Plan, xp: np.ndarray, rule: str = "first") -> tuple[np.ndarray, np.ndarray]:
+def _max_with_argmax(plan: _Plan, xp: np.ndarray, rule: str = "first",
+                     key: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Window maxima and the flat kernel offset of the element picked. `key`, if given, is
+    what the comparisons see (e.g. flushed subnormals); the value returned comes from xp."""
     choose = _RULES[rule]
+    key = xp if key is None else key
     best = np.zeros(plan.out_shape, dtype=xp.dtype)
+    best_key = np.zeros(plan.out_shape, dtype=key.dtype)
     arg = np.full(plan.out_shape, -1, dtype=np.int64)
     with np.errstate(invalid="ignore"):
         for flat, sl, valid in plan.offsets():
-            v = xp[sl]
-            take = valid & choose(v, best, arg < 0)
-            best = np.where(take, v, best)
+            take = valid & choose(key[sl], best_key, arg < 0)
+            best = np.where(take, xp[sl], best)
+            best_key = np.where(take, key[sl], best_key)
             arg = np.where(take, flat, arg)
     return best, arg
 
@@ -216,7 +224,8 @@ class NumpyBackend(Backend):
         plan, xp = self._setup(spec, x, v)
         dtype = name_of(x.dtype)
         if spec.op == "max":
-            y, arg = _max_with_argmax(plan, xp, v.value_rule)
+            key = _flush(xp, dtype) if v.daz_compare else None
+            y, arg = _max_with_argmax(plan, xp, v.value_rule, key)
             if xp.dtype == np.int64:
                 return _from_cf(spec, y.astype(x.dtype))
             if v.value_rule == "ignore_nan":  # the scan starts from the lowest finite value
@@ -238,7 +247,8 @@ class NumpyBackend(Backend):
             raise ValueError(f"variant output shape {plan.out_shape} != gy shape {g.shape}")
         gp = np.zeros(plan.padded_shape)
         if spec.op == "max":
-            _, arg = _max_with_argmax(plan, xp, v.route_rule)
+            key = _flush(xp, name_of(x.dtype)) if v.daz_compare else None
+            _, arg = _max_with_argmax(plan, xp, v.route_rule, key)
             for flat, sl, _ in plan.offsets():
                 gp[sl] += np.where(arg == flat, g, 0.0)
         else:

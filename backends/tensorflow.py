@@ -31,7 +31,7 @@ class TensorFlowBackend(Backend):
     unsupported_errors = (
         r"is not in the list of allowed values",
         r"No OpKernel was registered",
-        r"only supports NHWC",
+        r"only supports N\w*C on device",
         r"Could not find device for node",
     )
 

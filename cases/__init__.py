@@ -10,6 +10,7 @@ from cases.axes import AXES, build_case, violates
 from cases.covering import Coverage, covering_array, measure
 from cases.errors import error_cases
 from cases.native import NATIVE, native_axes, native_rule
+from cases.regressions import regression_cases
 from cases.seeds import seed_cases
 from conformance.case import Case
 from conformance.errors import UsageError
@@ -61,6 +62,8 @@ SUITES: dict[str, tuple[str, Callable[[], list[Case]]]] = {
     "smoke": ("2-way covering array over every axis (fast; every value at least once)", smoke),
     "default": ("2-way + risky 3-way over every axis and each framework's native sub-space, "
                 "invariants, and the error-parity geometries", default),
+    "regressions": ("cases from public bug reports, with their links and quoted numbers",
+                    regression_cases),
     "errors": ("invalid and degenerate geometries: how each framework reacts (error_parity)", errors),
 }
 

@@ -14,7 +14,7 @@ from conformance import known, registry, runner
 from conformance.errors import BackendUnavailable, UsageError
 from conformance.results import ResultWriter
 
-DEFAULT_SUITES = "seeds,smoke"
+DEFAULT_SUITES = "seeds,smoke,regressions"
 
 
 class KnownDivergenceObserved(AssertionError):

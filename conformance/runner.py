@@ -52,8 +52,8 @@ def _check_forward(case: Case, backend, device: str, default_stride: bool = Fals
     else:
         actual = backend.forward(case.spec, x, device)
     if case.expected_shape is not None and tuple(actual.shape) != tuple(case.expected_shape):
-        return Comparison("shape_mismatch", message=f"shape {actual.shape}, the seed document "
-                          f"gives {tuple(case.expected_shape)}"), "seed", actual
+        return Comparison("shape_mismatch", message=f"shape {actual.shape}, the hand-entered "
+                          f"expectation gives {tuple(case.expected_shape)}"), "seed", actual
     if case.expected is not None:
         expected = np.asarray(case.expected).reshape(case.output_shape).astype(x.dtype)
         return compare(actual, expected, exact=case.spec.op == "max",
