@@ -12,6 +12,7 @@ from cases.errors import error_cases
 from cases.native import NATIVE, native_axes, native_rule
 from cases.regressions import regression_cases
 from cases.seeds import seed_cases
+from cases.witnesses import witness_cases
 from conformance.case import Case
 from conformance.errors import UsageError
 
@@ -46,7 +47,8 @@ def default() -> list[Case]:
     framework's native sub-space (cases/native.py)."""
     cases = _generated("default", [(list(AXES), 2), (list(RISKY), 3)], native=True,
                        invariants=True)
-    return cases + [dc_replace(c, suite="default") for c in error_cases()]
+    extra = error_cases() + witness_cases()
+    return cases + [dc_replace(c, suite="default") for c in extra]
 
 
 def seeds() -> list[Case]:
@@ -64,6 +66,7 @@ SUITES: dict[str, tuple[str, Callable[[], list[Case]]]] = {
                 "invariants, and the error-parity geometries", default),
     "regressions": ("cases from public bug reports, with their links and quoted numbers",
                     regression_cases),
+    "witnesses": ("one small case per recorded known divergence", witness_cases),
     "errors": ("invalid and degenerate geometries: how each framework reacts (error_parity)", errors),
 }
 

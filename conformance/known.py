@@ -201,3 +201,22 @@ def find(backend: str, version: str, case: Case, check: str, device: str) -> Kno
         if entry.matches(facts, version):
             return entry
     return None
+
+
+def unexercised(results: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Entries of the backends in `results` that matched no result: stale, or outside this run.
+
+    A divergence fixed upstream shows up as `fixed_divergence`; an entry whose condition no
+    longer matches any case (the case space or the condition changed) shows up here.
+    """
+    seen: dict[str, set[str]] = {}
+    for r in results:
+        seen.setdefault(r["backend"], set())
+        if r.get("known"):
+            seen[r["backend"]].add(r["known"]["id"])
+    out = {}
+    for backend, ids in seen.items():
+        missing = [e.id for e in load(backend) if e.id not in ids]
+        if missing:
+            out[backend] = missing
+    return out

@@ -72,7 +72,12 @@ def write_report(folder: str | Path) -> str:
             if r["case_id"] not in seen and r["suite"] == "seeds":
                 seen.add(r["case_id"])
                 errata.append({"case_id": r["case_id"], "note": r["note"]})
+    from conformance.known import unexercised
+
+    records = df.to_dict("records") if not df.empty else []
+    stale = unexercised(records)
     html = _ENV.get_template("report.html.j2").render(
+        stale=stale,
         env=env, matrix=table.to_dict("records"), statuses=STATUSES,
         divergences=_divergences(df) if not df.empty else [],
         unsupported=_unsupported(df) if not df.empty else [],
@@ -81,7 +86,10 @@ def write_report(folder: str | Path) -> str:
     tmp = folder / "report.html.tmp"
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(folder / "report.html")
-    return table.to_string(index=False)
+    text = table.to_string(index=False)
+    for backend, ids in stale.items():
+        text += f"\nknown divergences of {backend} not exercised by this run: {', '.join(ids)}"
+    return text
 
 
 def _has_tabulate() -> bool:

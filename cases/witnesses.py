@@ -1,0 +1,46 @@
+"""Small cases that exercise every recorded known divergence on purpose.
+
+The covering arrays hit most entries by chance; these make sure each entry of
+backends/known/*.toml is exercised by the default run, so an entry that stops matching (fixed
+upstream, or a condition gone stale) is always noticed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from conformance.case import Case
+from conformance.spec import PoolSpec
+
+
+def _w(name, spec, shape, **kw) -> Case:
+    return Case(spec, shape, suite="witnesses", name=f"witness-{name}", **kw)
+
+
+def witness_cases() -> list[Case]:
+    return [
+        _w("uint8-channels-last-16x17", PoolSpec("max", 2, layout="channels_last"), (1, 16, 17, 2),
+           dtype="uint8", note="torch: more than 255 spatial elements in a channels-last uint8 max pool"),
+        _w("int8-channels-last-12x12", PoolSpec("max", 2, layout="channels_last"), (1, 12, 12, 2),
+           dtype="int8", note="torch: more than 127 spatial elements in a channels-last int8 max pool"),
+        _w("float16-sum-overflow", PoolSpec("avg", 3, stride=3, layout="channels_last", ndim=1),
+           (1, 6, 2), dtype="float16", family="near_overflow",
+           note="windows of float16 values near 65,504/2: the sum overflows in float16"),
+        _w("float32-sum-overflow", PoolSpec("avg", 3, stride=3, layout="channels_last", ndim=1),
+           (1, 6, 2), dtype="float32", family="near_overflow",
+           note="windows of float32 values near 3.4e38/2: the sum overflows in float32"),
+        _w("signed-zero-tie", PoolSpec("max", 2, layout="channels_last", ndim=1), (1, 4, 1),
+           family="given", values=np.array([-0.0, 0.0, 0.0, -0.0]),
+           note="max(-0.0, +0.0): the first of the tied zeros, or +0.0 by IEEE ordering"),
+        _w("subnormal-compare", PoolSpec("max", 2, layout="channels_last", ndim=1), (1, 2, 1),
+           family="given", values=np.array([1e-40, 3e-40]),
+           note="float32 subnormals: compared as zero (DAZ) or flushed (FTZ)"),
+        _w("subnormal-average", PoolSpec("avg", 2, layout="channels_last", ndim=1), (1, 2, 1),
+           family="given", values=np.array([1e-40, 3e-40]),
+           note="float32 subnormal average: flushed to zero under FTZ/DAZ"),
+        _w("two-nans-in-a-window", PoolSpec("max", 4, layout="channels_last", ndim=1), (1, 4, 1),
+           family="given", values=np.array([1.0, np.nan, 3.0, np.nan]),
+           note="gradient routing with two NaNs: first NaN, last NaN, or after the last NaN"),
+        _w("same-average-border", PoolSpec("avg", 3, stride=1, padding="same", layout="channels_last"),
+           (1, 4, 4, 1), note="SAME average at the border: padding counted or not"),
+    ]
