@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace as dc_replace
 from functools import cache
 
-from cases.axes import AXES, build_case, violates
+from cases.axes import AXES, GEOMETRY_AXES, build_case, violates
 from cases.covering import Coverage, covering_array, measure
 from cases.errors import error_cases
 from cases.native import NATIVE, native_axes, native_rule
@@ -51,6 +51,34 @@ def default() -> list[Case]:
     return cases + [dc_replace(c, suite="default") for c in extra]
 
 
+def full() -> list[Case]:
+    """The exhaustive product of the geometry axes (cases/axes.py: GEOMETRY_AXES), invalid
+    combinations excluded by rule; layout, dtype, input family and batch rotate over it so each
+    of their values meets many geometries. Tens of thousands of cases: for nightly runs."""
+    import itertools
+
+    names = list(GEOMETRY_AXES)
+    rest = [n for n in AXES if n not in names]
+    cases, seen = [], set()
+    for i, values in enumerate(itertools.product(*(AXES[n] for n in names))):
+        row = dict(zip(names, values, strict=True))
+        if violates(row):
+            continue
+        for n_i, name in enumerate(rest):  # rotate, skipping values the rules exclude
+            options = AXES[name]
+            for shift in range(len(options)):
+                row[name] = options[(i * (2 * n_i + 1) + shift) % len(options)]
+                if violates(row) is None:
+                    break
+        if violates(row) is not None:
+            continue
+        case = build_case(row, suite="full")
+        if case.id not in seen:
+            seen.add(case.id)
+            cases.append(case)
+    return cases
+
+
 def seeds() -> list[Case]:
     return seed_cases()
 
@@ -66,6 +94,7 @@ SUITES: dict[str, tuple[str, Callable[[], list[Case]]]] = {
                 "invariants, and the error-parity geometries", default),
     "regressions": ("cases from public bug reports, with their links and quoted numbers",
                     regression_cases),
+    "full": ("exhaustive product of the geometry axes (nightly)", full),
     "witnesses": ("one small case per recorded known divergence", witness_cases),
     "errors": ("invalid and degenerate geometries: how each framework reacts (error_parity)", errors),
 }

@@ -1,0 +1,61 @@
+"""Deliberately wrong backends, registered only by the tests, to show that checks can fail."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from backends.numpy import NumpyBackend
+
+
+class LayoutBugBackend(NumpyBackend):
+    """Channels-last outputs come back with their channels reversed."""
+
+    name = "fake-layout-bug"
+
+    def _forward(self, spec, x, device, variant=None):
+        y = super()._forward(spec, x, device, variant)
+        return np.ascontiguousarray(y[..., ::-1]) if spec.layout == "channels_last" else y
+
+
+class CrossTalkBackend(NumpyBackend):
+    """Each output channel leaks a tenth of channel 0 into the others (but not into itself)."""
+
+    name = "fake-cross-talk"
+
+    def _forward(self, spec, x, device, variant=None):
+        y = super()._forward(spec, x, device, variant).astype(np.float64)
+        axis = 1 if spec.layout == "channels_first" else -1
+        first = np.take(y, [0], axis=axis)
+        leak = np.concatenate([np.zeros_like(first)] + [first / 10] * (y.shape[axis] - 1), axis=axis)
+        return (y + leak).astype(x.dtype)
+
+
+class CipFlippedBackend(NumpyBackend):
+    """Average pooling with count_include_pad the other way round (as TF's SAME does)."""
+
+    name = "fake-cip-flipped"
+
+    def _forward(self, spec, x, device, variant=None):
+        return super()._forward(spec, x, device, "cip_flipped" if spec.op == "avg" else variant)
+
+
+class PermissiveBackend(NumpyBackend):
+    """Accepts any geometry and returns zeros of a made-up shape (like a lax call would)."""
+
+    name = "fake-permissive"
+
+    def _forward(self, spec, x, device, variant=None):
+        return np.zeros((1,), dtype=x.dtype)
+
+
+class StrictBackend(NumpyBackend):
+    """Raises a framework-style error for every geometry the semantics reject."""
+
+    name = "fake-strict"
+
+    def _forward(self, spec, x, device, variant=None):
+        from conformance.errorparity import RawSpec
+
+        if isinstance(spec, RawSpec):
+            raise RuntimeError("framework says: invalid pooling geometry")
+        return super()._forward(spec, x, device, variant)
