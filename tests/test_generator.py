@@ -48,7 +48,7 @@ def test_geometry_classes():
     assert unit and all(spatial(c)[0] == 1 for c in unit)
     window = [c for c in GENERATED if c.axes["shape"] == "window"]
     assert window and all(
-        all(n == d * (k - 1) + 1 for n, k, d in zip(spatial(c), c.spec.kernel, c.spec.dilation))
+        all(n == d * (k - 1) + 1 for n, k, d in zip(spatial(c), c.spec.kernel, c.spec.dilation, strict=True))
         for c in window)
     ragged = [c for c in GENERATED if c.axes["shape"] == "ragged" and c.axes["stride"] == "gt"]
     assert ragged and all(spatial(c)[0] % c.spec.stride[0] != 0 for c in ragged)
