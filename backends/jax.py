@@ -78,5 +78,29 @@ class JaxBackend(Backend):
         (gx,) = pullback(jax.device_put(gy, dev))
         return np.asarray(gx)
 
+    def _snippet(self, spec, x, check):
+        args = ", ".join(f"{k}={v!r}" for k, v in self._window_args(spec, x).items())
+        lines = ["import jax", 'jax.config.update("jax_enable_x64", True)', "import jax.numpy as jnp",
+                 "from jax import lax", ""]
+        if spec.op == "max":
+            init = "-jnp.inf" if x.dtype.kind == "f" or x.dtype.name == "bfloat16" else \
+                "jnp.iinfo(x.dtype).min"
+            lines.append(f"pool = lambda a: lax.reduce_window(a, jnp.array({init}, a.dtype), "
+                         f"lax.max, {args})")
+        else:
+            if spec.divisor_override is not None:
+                div = f"{spec.divisor_override}"
+            elif spec.count_include_pad:
+                div = f"{int(np.prod(spec.kernel))}"
+            else:
+                div = f"lax.reduce_window(jnp.ones_like(a), jnp.array(0, a.dtype), lax.add, {args})"
+            lines.append(f"pool = lambda a: lax.reduce_window(a, jnp.array(0, a.dtype), lax.add, "
+                         f"{args}) / {div}")
+        if check == "grad":
+            lines += ["y, pullback = jax.vjp(pool, jnp.asarray(x))", "print(pullback(jnp.asarray(gy))[0])"]
+        else:
+            lines.append("print(pool(jnp.asarray(x)))")
+        return lines
+
     def _forward_default_stride(self, spec, x, device):
         raise Unsupported("lax.reduce_window has no default stride: window_strides is required")

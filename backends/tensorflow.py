@@ -87,5 +87,14 @@ class TensorFlowBackend(Backend):
                 y = self._fn(spec)(xt, **args)
             return tape.gradient(y, xt, output_gradients=tf.constant(gy)).numpy()
 
+    def _snippet(self, spec, x, check):
+        args = ", ".join(f"{k}={v!r}" for k, v in self._args(spec, x).items())
+        call = f"tf.nn.{spec.op}_pool(xt, {args})"
+        if check == "grad":
+            return ["import tensorflow as tf", "", "xt = tf.constant(x)",
+                    "with tf.GradientTape() as tape:", "    tape.watch(xt)", f"    y = {call}",
+                    "print(tape.gradient(y, xt, output_gradients=tf.constant(gy)))"]
+        return ["import tensorflow as tf", "", "xt = tf.constant(x)", f"print({call})"]
+
     def _forward_default_stride(self, spec, x, device):
         raise Unsupported(f"tf.nn.{spec.op}_pool has no default stride: `strides` is required")

@@ -61,6 +61,28 @@ class Backend:
     def _forward_default_stride(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
         raise Unsupported(f"{self.name} has no API with a default stride")
 
+    def reproducer(self, case, check: str) -> str:
+        """A standalone script that rebuilds the case's input and makes the native call."""
+        x = np.empty(case.input_shape)  # for the translation only; the script rebuilds the data
+        lines = ["import numpy as np", "from conformance import Case, PoolSpec", "",
+                 f"spec = PoolSpec.from_json({case.spec.to_json()!r})"]
+        values = ""
+        if case.family == "given":
+            listed = repr(np.asarray(case.values, dtype=np.float64).tolist())
+            listed = listed.replace("nan", "np.nan").replace("inf", "np.inf")
+            values = f", values=np.array({listed})"
+        lines.append(f"case = Case(spec, {tuple(case.input_shape)!r}, dtype={case.dtype!r}, "
+                     f"family={case.family!r}, seed={case.seed}{values})")
+        lines.append("x = case.make_input()")
+        if check == "grad":
+            lines.append("gy = case.make_upstream()")
+        if check == "default_stride":
+            lines.append("# the stride argument is left out on purpose (default_stride check)")
+        return "\n".join([*lines, "", *self._snippet(case.spec, x, check)])
+
+    def _snippet(self, spec: PoolSpec, x: np.ndarray, check: str) -> list[str]:
+        return [f"# {self.name}: no reproducer template"]
+
     def _check_device(self, device: str) -> None:
         if device not in self.devices():
             raise Unsupported(f"{self.name} sees no {device.upper()} here (devices: {self.devices()})")

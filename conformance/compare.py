@@ -37,6 +37,12 @@ def _same_class(a: np.ndarray, e: np.ndarray) -> np.ndarray:
     return both_nan | same_inf | both_finite
 
 
+def mismatch_mask(actual: np.ndarray, expected: np.ndarray, *, exact: bool,
+                  scale: np.ndarray | None = None) -> np.ndarray:
+    """Per element: does it break the comparison rule? (Same shapes required.)"""
+    return _compare(np.asarray(actual), np.asarray(expected), exact, scale)[0]
+
+
 def compare(actual: np.ndarray, expected: np.ndarray, *, exact: bool,
             scale: np.ndarray | None = None) -> Comparison:
     actual, expected = np.asarray(actual), np.asarray(expected)
@@ -47,10 +53,15 @@ def compare(actual: np.ndarray, expected: np.ndarray, *, exact: bool,
         return Comparison("mismatch", message=f"dtype {name_of(actual.dtype)}, expected {dname}")
     if actual.size == 0:
         return Comparison("pass")
+    bad, err, ulps = _compare(actual, expected, exact, scale)
+    return _result(bad, actual, expected, err, ulps)
+
+
+def _compare(actual, expected, exact, scale):
+    dname = name_of(expected.dtype)
     if not is_float(dname):
-        bad = actual != expected
         err = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
-        return _result(bad, actual, expected, err, err)
+        return actual != expected, err, err
     a, e = actual.astype(np.float64), expected.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         err = np.where(np.isfinite(a) & np.isfinite(e), np.abs(a - e), 0.0)
@@ -63,7 +74,7 @@ def compare(actual: np.ndarray, expected: np.ndarray, *, exact: bool,
         else:
             s = np.abs(e) if scale is None else np.maximum(np.abs(scale.astype(np.float64)), np.abs(e))
             bad = err > TOLERANCE_ULPS[dname] * ulp(s, dname)
-    return _result(bad, actual, expected, err, ulps)
+    return bad, err, ulps
 
 
 def _result(bad, actual, expected, err, ulps) -> Comparison:

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from conformance import known, registry
+from conformance import evidence, known, registry
 from conformance.case import Case
 from conformance.compare import TOLERANCE_ULPS, Comparison, compare
 from conformance.errors import BackendUnavailable, InvalidSpec, Unsupported
@@ -53,13 +53,14 @@ def _check_forward(case: Case, backend, device: str, default_stride: bool = Fals
         actual = backend.forward(case.spec, x, device)
     if case.expected_shape is not None and tuple(actual.shape) != tuple(case.expected_shape):
         return Comparison("shape_mismatch", message=f"shape {actual.shape}, the hand-entered "
-                          f"expectation gives {tuple(case.expected_shape)}"), "seed", actual
+                          f"expectation gives {tuple(case.expected_shape)}"), "seed", actual, None
     if case.expected is not None:
         expected = np.asarray(case.expected).reshape(case.output_shape).astype(x.dtype)
-        return compare(actual, expected, exact=case.spec.op == "max",
-                       scale=_reference(case, "forward_scale")), "seed", actual
-    return compare(actual, _reference(case, "forward"), exact=case.spec.op == "max",
-                   scale=_reference(case, "forward_scale")), "reference", actual
+        source = "seed"
+    else:
+        expected, source = _reference(case, "forward"), "reference"
+    return compare(actual, expected, exact=case.spec.op == "max",
+                   scale=_reference(case, "forward_scale")), source, actual, expected
 
 
 def _check_grad(case: Case, backend, device: str):
@@ -70,22 +71,24 @@ def _check_grad(case: Case, backend, device: str):
         source = "seed"
     else:
         expected, source = _reference(case, "grad"), "reference"
-    return compare(actual, expected, exact=False, scale=_reference(case, "grad_scale")), source, actual
+    cmp = compare(actual, expected, exact=False, scale=_reference(case, "grad_scale"))
+    return cmp, source, actual, expected
 
 
 def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") -> Result:
     """Run one check and classify it (known divergences included); never raises for a case."""
     start = time.perf_counter()
-    version, cmp, source, actual = "", Comparison("error"), "reference", None
+    version, cmp, source, actual, expected = "", Comparison("error"), "reference", None, None
+    backend = None
     try:
         backend = registry.get(backend_name)
         version = backend.version
         if check == "forward":
-            cmp, source, actual = _check_forward(case, backend, device)
+            cmp, source, actual, expected = _check_forward(case, backend, device)
         elif check == "default_stride":
-            cmp, source, actual = _check_forward(case, backend, device, default_stride=True)
+            cmp, source, actual, expected = _check_forward(case, backend, device, default_stride=True)
         elif check == "grad":
-            cmp, source, actual = _check_grad(case, backend, device)
+            cmp, source, actual, expected = _check_grad(case, backend, device)
         elif check == "error_parity":
             from conformance import errorparity
 
@@ -117,7 +120,26 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
         extra={"tolerance_ulps": TOLERANCE_ULPS.get(case.dtype)} if case.spec.op == "avg"
         or check == "grad" else {},
     )
-    return classify(result, case)
+    result = classify(result, case)
+    if result.status not in ("pass", "unsupported") and check in ("forward", "grad", "default_stride"):
+        _attach_evidence(result, case, check, backend, actual, expected)
+    return result
+
+
+def _attach_evidence(result: Result, case: Case, check: str, backend, actual, expected) -> None:
+    """Arrays or a heat map, and a reproducer, for the report's drill-down (never raises)."""
+    try:
+        scale = _reference(case, "grad_scale" if check == "grad" else "forward_scale")
+        result.extra.update(evidence.collect(actual, expected, layout=case.spec.layout,
+                                             exact=check != "grad" and case.spec.op == "max",
+                                             scale=scale))
+    except Exception as exc:  # evidence is a convenience; its failure must not hide the result
+        result.extra["evidence_error"] = f"{type(exc).__name__}: {exc}"
+    if backend is not None and hasattr(backend, "reproducer"):
+        try:
+            result.extra["reproducer"] = backend.reproducer(case, check)
+        except Exception as exc:
+            result.extra["reproducer"] = f"# no reproducer: {type(exc).__name__}: {exc}"
 
 
 def diagnose(case: Case, check: str, actual: np.ndarray | None) -> str | None:
