@@ -100,20 +100,21 @@ class TorchBackend(Backend):
 
     def _snippet(self, spec, x, check):
         kw = self._kwargs(spec, x, with_stride=check != "default_stride")
-        lines = ["import torch", "import torch.nn.functional as F", ""]
-        lines.append("t = torch.from_numpy(x.astype(np.float32) if x.dtype.name == 'bfloat16' "
-                     "else x)")
-        lines.append("t = t.to(torch.bfloat16) if x.dtype.name == 'bfloat16' else t")
-        if spec.layout == "channels_last":
-            lines.append("t = t.movedim(-1, 1)  # NHWC data viewed as NCHW: channels_last format")
         args = ", ".join(f"{k}={v!r}" for k, v in kw.items())
+        lines = ["import torch", "import torch.nn.functional as F", "",
+                 "leaf = torch.from_numpy(x.astype(np.float32) if x.dtype.name == 'bfloat16' else x)",
+                 "leaf = leaf.to(torch.bfloat16) if x.dtype.name == 'bfloat16' else leaf"]
         if check == "grad":
-            upstream = "g.movedim(-1, 1)" if spec.layout == "channels_last" else "g"
-            lines += ["t.requires_grad_(True)", f"y = F.{spec.op}_pool{spec.ndim}d(t, {args})",
-                      "g = torch.from_numpy(gy.astype(np.float32)).to(y.dtype)",
-                      f"y.backward({upstream})", "print(t.grad)"]
+            lines.append("leaf.requires_grad_(True)")
+        cl = spec.layout == "channels_last"
+        lines.append("t = leaf.movedim(-1, 1)  # NHWC data seen as NCHW: channels_last format"
+                     if cl else "t = leaf")
+        lines.append(f"y = F.{spec.op}_pool{spec.ndim}d(t, {args})")
+        if check == "grad":
+            lines += ["g = torch.from_numpy(gy.astype(np.float32)).to(y.dtype)",
+                      f"y.backward({'g.movedim(-1, 1)' if cl else 'g'})", "print(leaf.grad)"]
         else:
-            lines += [f"y = F.{spec.op}_pool{spec.ndim}d(t, {args})", "print(y)"]
+            lines.append(f"print({'y.movedim(1, -1)' if cl else 'y'})")
         return lines
 
     def _forward_default_stride(self, spec, x, device):
