@@ -1,4 +1,4 @@
-"""Command line: `conformance run | list | show | report` (DESIGN.md §5).
+"""Command line: `conformance run | list | show | report | diff` (DESIGN.md §5).
 
 Exit status: 0 when every result passed, was unsupported, or matched a recorded known
 divergence; 1 on any unexpected mismatch, error, crash or fixed divergence; 2 on bad usage.
@@ -7,6 +7,7 @@ divergence; 1 on any unexpected mismatch, error, crash or fixed divergence; 2 on
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -39,24 +40,53 @@ def _suites(arg: str):
     return cases
 
 
-def _progress(total: int):
-    state = {"done": 0, "start": time.perf_counter(), "shown": -1}
-    tty = sys.stderr.isatty()
+class _Progress:
+    """A rich progress bar with ETA on a terminal; a plain line every 10 % otherwise."""
 
-    def tick(result) -> None:
-        state["done"] += 1
-        done = state["done"]
-        pct = int(100 * done / max(total, 1))
-        elapsed = time.perf_counter() - state["start"]
-        eta = elapsed / done * (total - done)
-        if tty:
-            print(f"\r{done}/{total} ({pct} %) elapsed {elapsed:.0f}s eta {eta:.0f}s", end="",
+    def __init__(self, total: int):
+        self.total, self.done, self.start, self.shown = total, 0, time.perf_counter(), -1
+        self.bar = None
+        if sys.stderr.isatty():
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                                transient=False)
+            self.task = self.bar.add_task("running", total=total)
+            self.bar.start()
+
+    def tick(self, result) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, description=f"{result.backend:<10} {result.check:<14}")
+            return
+        pct = int(100 * self.done / max(self.total, 1))
+        if pct // 10 != self.shown:
+            self.shown = pct // 10
+            elapsed = time.perf_counter() - self.start
+            eta = elapsed / self.done * (self.total - self.done)
+            print(f"{self.done}/{self.total} ({pct} %) elapsed {elapsed:.0f}s eta {eta:.0f}s",
                   file=sys.stderr, flush=True)
-        elif pct // 10 != state["shown"]:
-            state["shown"] = pct // 10
-            print(f"{done}/{total} ({pct} %) elapsed {elapsed:.0f}s eta {eta:.0f}s", file=sys.stderr)
 
-    return tick
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def cases_hash(cases) -> str:
+    """One hash over every case id and input byte: equal on any machine for the same seed."""
+    digest = hashlib.sha256()
+    for case in cases:
+        digest.update(case.id.encode())
+        digest.update(case.make_input().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def cmd_run(args) -> int:
@@ -70,34 +100,44 @@ def cmd_run(args) -> int:
     env = environment(
         {n: {"version": registry.get(n).version, "devices": registry.get(n).devices()} for n in backends},
         suite=args.suite, seed=0, run_id=out.name, cases=len(cases), tasks=len(tasks),
-        started=datetime.now(UTC).isoformat(timespec="seconds"),
+        started=datetime.now(UTC).isoformat(timespec="seconds"), cases_hash=cases_hash(cases),
+        partial=True,
     )
-    if args.suite in ("smoke", "default"):
+    if any(s.strip() in ("smoke", "default") for s in args.suite.split(",")):
         from cases import coverage
 
-        env["coverage"] = [str(c) for c in coverage(cases, native=args.suite == "default")]
+        generated = [c for c in cases if getattr(c, "axes", None)]
+        env["coverage"] = [str(c) for c in coverage(generated, native="default" in args.suite)]
         for line in env["coverage"]:
             print(f"coverage: {line}", file=sys.stderr)
+    _write_env(out, env)
     (out / "results.jsonl").unlink(missing_ok=True)  # a new run into an old folder starts afresh
     start = time.perf_counter()
-    tick = _progress(len(tasks))
-    results = []
-    with ResultWriter(out / "results.jsonl") as writer:
-        for task in tasks:
-            result = runner.run_check(*task)
-            writer.write(result)
-            tick(result)
-            results.append(result)
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+    progress = _Progress(len(tasks))
+    failing = 0
+    try:
+        with ResultWriter(out / "results.jsonl") as writer:
+            for task in tasks:
+                result = runner.run_check(*task)
+                writer.write(result)
+                progress.tick(result)
+                failing += result.status in FAILING
+    finally:
+        progress.close()
     env["seconds"] = round(time.perf_counter() - start, 2)
-    (out / "environment.json").write_text(json.dumps(env, indent=2, sort_keys=True))
+    env["partial"] = False
+    _write_env(out, env)
     from conformance.report import write_report
 
-    summary = write_report(out)
-    print(summary)
+    print(write_report(out))
     print(f"results: {out / 'results.jsonl'}\nreport:  {out / 'report.html'}")
-    return 1 if any(r.status in FAILING for r in results) else 0
+    return 1 if failing else 0
+
+
+def _write_env(out: Path, env: dict) -> None:
+    tmp = out / "environment.json.tmp"
+    tmp.write_text(json.dumps(env, indent=2, sort_keys=True))
+    tmp.replace(out / "environment.json")
 
 
 def cmd_list(args) -> int:
@@ -121,20 +161,69 @@ def cmd_show(args) -> int:
     from cases import SUITES, get_suite
 
     for suite in SUITES:
+        if suite == "full":
+            continue
         for case in get_suite(suite):
-            if case.id == args.case_id:
-                print(f"case {case.id} (suite {suite})")
-                print(json.dumps({"spec": case.spec.to_json(), "input_shape": case.input_shape,
-                                  "dtype": case.dtype, "family": case.family}, indent=2))
-                if case.note:
-                    print(f"note: {case.note}")
-                names = _backends(args.backends)
-                for r in runner.run(
-                    [case], [n for n in names if n != registry.REFERENCE] or names
-                ):
-                    print(f"  {r.backend:<11} {r.check:<15} {r.status:<17} {r.message[:160]}")
-                return 0
+            if case.id != args.case_id:
+                continue
+            print(f"case {case.id} (suite {suite})")
+            print(json.dumps({"spec": case.spec.to_json(), "input_shape": list(case.input_shape),
+                              "dtype": case.dtype, "family": case.family, "checks": list(case.checks)},
+                             separators=(", ", ": ")))
+            if case.note:
+                print(f"note: {case.note}")
+            names = _backends(args.backends)
+            results = runner.run([case], names)
+            for r in results:
+                print(f"  {r.backend:<11} {r.check:<15} {r.status:<17} {r.message[:160]}")
+                if r.diagnosis:
+                    print(f"  {'':<11} diagnosis: {r.diagnosis}")
+            for name in names:
+                backend = registry.get(name)
+                if name == registry.REFERENCE or not hasattr(case, "make_upstream"):
+                    continue
+                print(f"\n# --- reproducer: {name} ---")
+                try:
+                    print(backend.reproducer(case, "forward"))
+                except Exception as exc:  # e.g. Unsupported: the framework cannot express it
+                    print(f"# {name} cannot run this case natively: {exc}")
+            return 0
     raise UsageError(f"no case with id {args.case_id!r} in any suite (see `conformance list`)")
+
+
+def _load(path: str) -> dict[tuple, dict]:
+    from conformance.results import read_results
+
+    p = Path(path)
+    p = p / "results.jsonl" if p.is_dir() else p
+    if not p.exists():
+        raise UsageError(f"{path}: no results.jsonl there")
+    return {(r["case_id"], r["backend"], r["check"], r["device"]): r for r in read_results(p)}
+
+
+def cmd_diff(args) -> int:
+    """Status changes between two runs; exit 1 when NEW has divergences OLD did not."""
+    old, new = _load(args.old), _load(args.new)
+    quiet = ("pass", "unsupported")
+    appeared, fixed, changed = [], [], []
+    for key in sorted(set(old) | set(new)):
+        a = old.get(key, {}).get("status", "missing")
+        b = new.get(key, {}).get("status", "missing")
+        if a == b:
+            continue
+        line = f"{key[0]}  {key[1]} {new.get(key, old.get(key, {})).get('backend_version', '')}  " \
+               f"{key[2]} [{key[3]}]: {a} -> {b}"
+        if b not in quiet and b != "missing" and (a in quiet or a == "missing"):
+            appeared.append(line)
+        elif a not in quiet and a != "missing" and b == "pass":
+            fixed.append(line)
+        else:
+            changed.append(line)
+    for title, lines in (("new divergences", appeared), ("fixed", fixed), ("other changes", changed)):
+        print(f"{title}: {len(lines)}")
+        for line in lines:
+            print(f"  {line}")
+    return 1 if appeared else 0
 
 
 def cmd_report(args) -> int:
@@ -184,6 +273,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     show.add_argument("case_id")
     show.add_argument("--backends", default=None)
     show.set_defaults(fn=cmd_show)
+    diff = sub.add_parser("diff", help="status changes between two runs (exit 1 on new divergences)")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.set_defaults(fn=cmd_diff)
     rep = sub.add_parser("report", help="merge results of several runs into one report")
     rep.add_argument("runs", nargs="+", help="run folders or results.jsonl files")
     rep.add_argument("-o", "--output", required=True, help="folder for the merged report")

@@ -1,100 +1,201 @@
-"""Turning a run folder's results.jsonl into summary.csv, summary.md and report.html.
+"""Turning a run folder's results.jsonl into report.html, summary.csv, summary.md and junit.xml.
 
-The HTML is one self-contained file (inline CSS, no external URL) rendered by Jinja2 with
-autoescaping, so case ids and framework messages are shown as text, never as markup.
+The HTML is one self-contained file (inline CSS and JS, a Content-Security-Policy that forbids
+loading anything, no external resource) rendered by Jinja2 with autoescaping, so case ids and
+framework messages always render as text. Public links are shown as text, not fetched.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pandas as pd
 
 from conformance.compare import TOLERANCE_ULPS
-from conformance.results import STATUSES, read_results
+from conformance.results import FAILING, STATUSES, read_results
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("conformance", "templates"),
     autoescape=True, undefined=jinja2.StrictUndefined,
 )
+DRILL_LIMIT = 400  # drill-downs rendered (failing first); the table lists every result
 
 
-def matrix(df: pd.DataFrame) -> pd.DataFrame:
-    """Counts of each status per backend x check (columns in STATUSES order)."""
-    if df.empty:
-        return pd.DataFrame(columns=["backend", "check", *STATUSES])
-    table = df.pivot_table(index=["backend", "check"], columns="status", values="case_id",
-                           aggfunc="count", fill_value=0)
-    table = table.reindex(columns=[s for s in STATUSES], fill_value=0)
-    return table.reset_index()
+def _label(r: dict[str, Any]) -> str:
+    """The matrix column: backend with its version, so merged runs stay apart."""
+    return f"{r['backend']} {r.get('backend_version', '')}".strip()
 
 
-def _divergences(df: pd.DataFrame) -> list[dict]:
-    bad = df[~df["status"].isin(["pass", "unsupported"])]
+def matrix(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Counts and percentages of each status per backend(+version) x check."""
     rows = []
-    for (backend, status, known_id), grp in bad.groupby(
-        [bad["backend"], bad["status"], bad["known"].map(lambda k: (k or {}).get("id", ""))],
-        dropna=False,
-    ):
-        first = grp.iloc[0]
+    if df.empty:
+        return rows
+    for (label, check), grp in df.groupby([df.apply(_label, axis=1), "check"], sort=True):
+        counts = grp["status"].value_counts()
+        total = len(grp)
+        rows.append({"backend": label, "check": check, "total": total,
+                     **{s: int(counts.get(s, 0)) for s in STATUSES},
+                     "pct": {s: 100.0 * int(counts.get(s, 0)) / total for s in STATUSES}})
+    return rows
+
+
+def _tags(diagnosis: str | None) -> str:
+    return ", ".join(re.findall(r"\[(\w+)\]", diagnosis or ""))
+
+
+def digest(records: list[dict]) -> list[dict[str, Any]]:
+    """One row per root cause: a known entry, or (backend, check, status, diagnosis)."""
+    bad = [r for r in records if r["status"] not in ("pass", "unsupported")]
+    groups: dict[tuple, list[dict]] = {}
+    for r in bad:
+        known = r.get("known") or {}
+        cause = known.get("id") or f"{r['check']}: {r['status']}"
+        key = (_label(r), cause, "" if known.get("id") else _tags(r.get("diagnosis")))
+        groups.setdefault(key, []).append(r)
+    rows = []
+    for (label, cause, _), items in groups.items():
+        first = items[0]
+        tags = ", ".join(sorted({t for i in items for t in _tags(i.get("diagnosis")).split(", ") if t}))
+        known = first.get("known") or {}
         rows.append({
-            "backend": backend, "status": status, "known": known_id,
-            "link": (first["known"] or {}).get("link", ""),
-            "reason": (first["known"] or {}).get("reason", ""),
-            "count": len(grp), "checks": ", ".join(sorted(set(grp["check"]))),
-            "example": first["case_id"], "message": first["message"][:400],
+            "backend": label, "cause": cause, "tags": tags, "count": len(items),
+            "status": first["status"], "checks": ", ".join(sorted({i["check"] for i in items})),
+            "reason": known.get("reason", ""), "link": known.get("link", ""),
+            "example": first["case_id"], "anchor": first["_anchor"], "message": first["message"][:300],
+            "expected": first["status"] == "known_divergence",
         })
-    return sorted(rows, key=lambda r: (r["status"] == "known_divergence", r["backend"]))
+    return sorted(rows, key=lambda r: (r["expected"], r["backend"], -r["count"]))
 
 
 def _unsupported(df: pd.DataFrame) -> list[dict]:
     uns = df[df["status"] == "unsupported"]
+    if uns.empty:
+        return []
     counts = uns.groupby(["backend", "message"]).size().reset_index(name="count")
     return counts.sort_values(["backend", "count"], ascending=[True, False]).to_dict("records")
 
 
+def _padding_kind(spec: dict) -> str:
+    p = spec.get("padding")
+    if isinstance(p, str):
+        return p
+    pairs = p or []
+    if all(lo == hi == 0 for lo, hi in pairs):
+        return "zero"
+    return "symmetric" if all(lo == hi for lo, hi in pairs) else "asymmetric"
+
+
+def _rows(records: list[dict]) -> list[dict]:
+    for i, r in enumerate(records):
+        r["_anchor"] = f"r{i}"
+        spec = r.get("spec") or {}
+        r["_op"] = spec.get("op", "")
+        r["_params"] = (f"k{spec.get('kernel')} s{spec.get('stride')} p{_padding_kind(spec)} "
+                        f"d{spec.get('dilation')} {'ceil ' if spec.get('ceil_mode') else ''}"
+                        f"{spec.get('layout', '')}")
+        r["_label"] = _label(r)
+    return records
+
+
+def write_junit(records: list[dict], path: Path) -> None:
+    suites = ET.Element("testsuites", name="pooling-conformance")
+    by_backend: dict[str, list[dict]] = {}
+    for r in records:
+        by_backend.setdefault(_label(r), []).append(r)
+    for label, items in by_backend.items():
+        failures = sum(r["status"] in FAILING for r in items)
+        skipped = sum(r["status"] == "unsupported" for r in items)
+        suite = ET.SubElement(suites, "testsuite", name=label, tests=str(len(items)),
+                              failures=str(failures), skipped=str(skipped))
+        for r in items:
+            case = ET.SubElement(suite, "testcase", classname=f"{label}.{r['check']}",
+                                 name=f"{r['case_id']}[{r['device']}]", time=str(r.get("seconds", 0)))
+            if r["status"] in FAILING:
+                ET.SubElement(case, "failure", message=r["status"]).text = r["message"]
+            elif r["status"] == "unsupported":
+                ET.SubElement(case, "skipped", message=r["message"][:500])
+            elif r["status"] == "known_divergence":
+                ET.SubElement(case, "system-out").text = r["message"]
+    tmp = path.with_suffix(".tmp")
+    ET.ElementTree(suites).write(tmp, encoding="utf-8", xml_declaration=True)
+    tmp.replace(path)
+
+
+def _summary_md(env: dict, table: list[dict], dig: list[dict], stale: dict) -> str:
+    lines = [f"# Pooling conformance: {env.get('run_id', '')}", "",
+             f"Suite `{env.get('suite', '')}`, {sum(r['total'] for r in table)} results.", "",
+             "| backend | check | total | " + " | ".join(STATUSES) + " |",
+             "|---|---|---|" + "---|" * len(STATUSES)]
+    for r in table:
+        lines.append(f"| {r['backend']} | {r['check']} | {r['total']} | "
+                     + " | ".join(str(r[s]) for s in STATUSES) + " |")
+    if dig:
+        lines += ["", "## Divergences by root cause", "", "| backend | cause | diagnosis | cases | link |",
+                  "|---|---|---|---|---|"]
+        for d in dig:
+            lines.append(f"| {d['backend']} | {d['cause']} | {d['tags']} | {d['count']} | {d['link']} |")
+    for backend, ids in stale.items():
+        lines.append(f"\nKnown divergences of {backend} not exercised: {', '.join(ids)}")
+    return "\n".join(lines) + "\n"
+
+
 def write_report(folder: str | Path) -> str:
-    """Write summary.csv, summary.md and report.html; return the terminal summary."""
+    """Write every report file of a run folder; return the terminal summary."""
+    from conformance.known import unexercised
+
     folder = Path(folder)
-    df = pd.DataFrame(read_results(folder / "results.jsonl"))
+    records = _rows(read_results(folder / "results.jsonl"))
+    df = pd.DataFrame(records)
     env_path = folder / "environment.json"
     env = json.loads(env_path.read_text()) if env_path.exists() else {}
     table = matrix(df)
-    table.to_csv(folder / "summary.csv", index=False)
-    md = table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False)
-    (folder / "summary.md").write_text(f"# Conformance run {env.get('run_id', folder.name)}\n\n{md}\n")
-    errata = []
-    if not df.empty and "note" in df:
-        seen = set()
-        for _, r in df[df["note"].astype(bool)].iterrows():
-            if r["case_id"] not in seen and r["suite"] == "seeds":
-                seen.add(r["case_id"])
-                errata.append({"case_id": r["case_id"], "note": r["note"]})
-    from conformance.known import unexercised
-
-    records = df.to_dict("records") if not df.empty else []
+    flat = pd.DataFrame([{k: v for k, v in r.items() if k != "pct"} for r in table])
+    _atomic(folder / "summary.csv", flat.to_csv(index=False))
+    dig = digest(records)
     stale = unexercised(records)
+    _atomic(folder / "summary.md", _summary_md(env, table, dig, stale))
+    write_junit(records, folder / "junit.xml")
+    drill = sorted((r for r in records if r["status"] not in ("pass", "unsupported")),
+                   key=lambda r: (r["status"] == "known_divergence", int(r["_anchor"][1:])))
+    drill = drill[:DRILL_LIMIT]
+    for r in drill:
+        extra = r.get("extra") or {}
+        if extra.get("expected"):
+            extra["diff"] = [[_difference(a, e) for a, e in zip(ra, re_, strict=True)]
+                             for ra, re_ in zip(extra["actual"], extra["expected"], strict=True)]
+    notes = {}
+    for r in records:
+        if r.get("suite") == "seeds" and r.get("note"):
+            notes.setdefault(r["case_id"], r["note"])
     html = _ENV.get_template("report.html.j2").render(
-        stale=stale,
-        env=env, matrix=table.to_dict("records"), statuses=STATUSES,
-        divergences=_divergences(df) if not df.empty else [],
-        unsupported=_unsupported(df) if not df.empty else [],
-        tolerances=TOLERANCE_ULPS, seed_notes=errata, total=len(df),
+        env=env, matrix=table, statuses=STATUSES, digest=dig, rows=records, drill=drill,
+        unsupported=_unsupported(df) if not df.empty else [], tolerances=TOLERANCE_ULPS,
+        seed_notes=notes, stale=stale, total=len(records), failing=FAILING,
+        partial=env.get("partial", False), drill_limit=DRILL_LIMIT,
+        options={k: sorted({str(r.get(k, "")) for r in records})
+                 for k in ("_label", "status", "check", "_op", "dtype", "family")},
     )
-    tmp = folder / "report.html.tmp"
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(folder / "report.html")
-    text = table.to_string(index=False)
+    _atomic(folder / "report.html", html)
+    text = flat[["backend", "check", "total", *STATUSES]].to_string(index=False) if not flat.empty else ""
     for backend, ids in stale.items():
         text += f"\nknown divergences of {backend} not exercised by this run: {', '.join(ids)}"
     return text
 
 
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def _difference(a, e):
+    if isinstance(a, (int, float)) and isinstance(e, (int, float)):
+        return float(f"{a - e:.3g}")
+    return "" if a == e else "≠"
+
+
+def _atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a kill never leaves half a report."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
