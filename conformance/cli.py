@@ -249,6 +249,11 @@ def cmd_report(args) -> int:
             for key in ("python", "platform", "host", "seed"):
                 merged_env.setdefault(key, env.get(key))
     merged_env["suite"] = ",".join(sorted(s for s in merged_env["suite"] if s))
+    unique: dict[tuple, str] = {}  # the reference runs in every environment: keep one record
+    for line in lines:
+        r = json.loads(line)
+        unique[(r["case_id"], r["backend"], r.get("backend_version"), r["check"], r["device"])] = line
+    lines = list(unique.values())
     tmp = out / "results.jsonl.tmp"
     tmp.write_text("\n".join(lines) + ("\n" if lines else ""))
     tmp.replace(out / "results.jsonl")
