@@ -14,6 +14,25 @@ import jax
 
 jax.config.update("jax_enable_x64", True)  # float64 and int64 inputs stay 64-bit
 
+
+def _persistent_cache() -> None:
+    """Keep XLA's compilations across runs (each new shape compiles): a user cache folder."""
+    import os
+    from pathlib import Path
+
+    folder = os.environ.get("CONFORMANCE_JAX_CACHE") or str(
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pooling-conformance" / "jax")
+    for option, value in (("jax_compilation_cache_dir", folder),
+                          ("jax_persistent_cache_min_compile_time_secs", 0.0),
+                          ("jax_persistent_cache_min_entry_size_bytes", 0)):
+        try:
+            jax.config.update(option, value)
+        except (AttributeError, KeyError, ValueError):  # an older JAX without the option
+            pass
+
+
+_persistent_cache()
+
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402

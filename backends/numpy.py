@@ -223,6 +223,9 @@ class NumpyBackend(Backend):
         spec, v = self._variant(spec, variant)
         plan, xp = self._setup(spec, x, v)
         dtype = name_of(x.dtype)
+        if spec.op == "max" and variant is None and is_float(dtype) and dtype != "bfloat16" \
+                and not np.isnan(x).any():
+            return _from_cf(spec, _max_fast(plan, _to_cf(spec, x)))
         if spec.op == "max":
             key = _flush(xp, dtype) if v.daz_compare else None
             y, arg = _max_with_argmax(plan, xp, v.value_rule, key)
@@ -269,15 +272,33 @@ class NumpyBackend(Backend):
         return self._forward(replace(spec, stride=None), x, device)
 
 
+def _max_fast(plan: _Plan, xc: np.ndarray) -> np.ndarray:
+    """Normative max for NaN-free float16/32/64, in the input dtype (max only selects, so no
+    rounding is involved): padding is -inf, which every window's real element beats, and the
+    strict `>` keeps the first of tied elements (signed zeros included)."""
+    xp = np.full(plan.padded_shape, -np.inf, dtype=xc.dtype)
+    xp[plan.interior] = xc
+    offsets = plan.offsets()
+    _, sl, _ = next(offsets)
+    best = xp[sl].copy()
+    for _, sl, _ in offsets:
+        v = xp[sl]
+        np.copyto(best, v, where=v > best)
+    return best
+
+
 def _average(plan: _Plan, xp: np.ndarray, dtype: str, accumulate: str | None) -> np.ndarray:
     """Windowed sum / divisor in float64, or summed step by step in another dtype."""
     acc = {None: np.float64, "float32": np.float32}.get(accumulate) or np_dtype(dtype)
-    total = np.zeros(plan.out_shape, dtype=acc)
     with np.errstate(invalid="ignore", over="ignore"):  # inf + -inf is NaN, as it should be
+        if accumulate is None:  # padding holds zeros: the plain sum needs no mask
+            total = np.zeros(plan.out_shape)
+            for _, sl, _ in plan.offsets():
+                total += xp[sl]
+            return total / plan.divisor()
+        total = np.zeros(plan.out_shape, dtype=acc)
         for _, sl, valid in plan.offsets():
             total = (total + np.where(valid, xp[sl], 0.0).astype(acc)).astype(acc)
-        if accumulate is None:
-            return total / plan.divisor()
         return (total / plan.divisor().astype(acc)).astype(np.float64)
 
 

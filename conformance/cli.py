@@ -117,8 +117,7 @@ def cmd_run(args) -> int:
     failing = 0
     try:
         with ResultWriter(out / "results.jsonl") as writer:
-            for task in tasks:
-                result = runner.run_check(*task)
+            for result in _execute(tasks, args.jobs):
                 writer.write(result)
                 progress.tick(result)
                 failing += result.status in FAILING
@@ -132,6 +131,26 @@ def cmd_run(args) -> int:
     print(write_report(out))
     print(f"results: {out / 'results.jsonl'}\nreport:  {out / 'report.html'}")
     return 1 if failing else 0
+
+
+def _run_task(task):
+    return runner.run_check(*task)
+
+
+def _execute(tasks, jobs: int):
+    """Results in task order, from this process or from `jobs` worker processes. Workers are
+    spawned (not forked: frameworks hold threads) and results are re-ordered, so a parallel run
+    writes the same records as a serial one."""
+    if jobs <= 1:
+        for task in tasks:
+            yield runner.run_check(*task)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        yield from pool.map(_run_task, tasks, chunksize=max(1, len(tasks) // (jobs * 8)))
 
 
 def _write_env(out: Path, env: dict) -> None:
@@ -263,6 +282,27 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from conformance import bench
+
+    what = [w.strip() for w in args.what.split(",") if w.strip()]
+    known = {"reference", "scaling", "textbook", "layers", "suite"}
+    if set(what) - known:
+        raise UsageError(f"--what: {sorted(set(what) - known)} unknown; choose from {sorted(known)}")
+    backends = _backends(args.backends)
+    out = Path(args.out) if args.out else None
+    result = bench.run(what, args.reps, backends, out)
+    print(bench.format_result(result))
+    if "suite" in what:
+        rows = bench.bench_suite(backends)
+        print(bench.format_suite(rows))
+        if out is not None:
+            data = json.loads((out / "perf.json").read_text())
+            data["suite"] = rows
+            (out / "perf.json").write_text(json.dumps(data, indent=2))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="conformance", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -271,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--backends", default=None, help="comma-separated (default: all available)")
     run.add_argument("--device", default="cpu", choices=("cpu", "gpu", "all"))
     run.add_argument("--out", default=None, help="run folder (default: reports/<run-id>)")
+    run.add_argument("--jobs", type=int, default=1, help="worker processes (default 1: serial)")
     run.set_defaults(fn=cmd_run)
     lst = sub.add_parser("list", help="backends (available or why not) and suites")
     lst.set_defaults(fn=cmd_list)
@@ -278,6 +319,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     show.add_argument("case_id")
     show.add_argument("--backends", default=None)
     show.set_defaults(fn=cmd_show)
+    bench_p = sub.add_parser("bench", help="benchmarks: ratios against peers timed in the same run")
+    bench_p.add_argument("--what", default="reference,scaling,textbook,layers",
+                         help="comma-separated: reference, scaling, textbook, layers, suite")
+    bench_p.add_argument("--reps", type=int, default=5, help="repetitions per timing (median)")
+    bench_p.add_argument("--backends", default=None)
+    bench_p.add_argument("--out", default=None, help="folder for perf.json (the report shows it)")
+    bench_p.set_defaults(fn=cmd_bench)
     diff = sub.add_parser("diff", help="status changes between two runs (exit 1 on new divergences)")
     diff.add_argument("old")
     diff.add_argument("new")

@@ -173,7 +173,10 @@ def write_report(folder: str | Path) -> str:
     for r in records:
         if r.get("suite") == "seeds" and r.get("note"):
             notes.setdefault(r["case_id"], r["note"])
+    perf_path = folder / "perf.json"
+    perf = json.loads(perf_path.read_text()) if perf_path.exists() else {}
     html = _ENV.get_template("report.html.j2").render(
+        perf=perf,
         env=env, matrix=table, statuses=STATUSES, digest=dig, rows=records, drill=drill,
         unsupported=_unsupported(df) if not df.empty else [], tolerances=TOLERANCE_ULPS,
         seed_notes=notes, stale=stale, total=len(records), failing=FAILING,
