@@ -89,19 +89,45 @@ def cases_hash(cases) -> str:
     return digest.hexdigest()[:16]
 
 
+def _read_done(path: Path) -> list[dict]:
+    """Records of an interrupted run; a torn last line (killed mid-write) is dropped."""
+    if not path.exists():
+        return []
+    good, lines = [], path.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        try:
+            good.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i != len(lines) - 1:
+                raise UsageError(f"{path}:{i + 1}: not a JSON record; cannot resume") from None
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in good), encoding="utf-8")
+    tmp.replace(path)
+    return good
+
+
 def cmd_run(args) -> int:
+    if args.resume:
+        out = Path(args.resume)
+        env_path = out / "environment.json"
+        if not env_path.exists():
+            raise UsageError(f"--resume {out}: no environment.json there (not a run folder)")
+        previous = json.loads(env_path.read_text())
+        args.suite = previous["suite"]
+        args.backends = ",".join(previous.get("backend_order") or previous["backends"])
+        args.device = previous.get("device", args.device)
     cases = _suites(args.suite)
     backends = _backends(args.backends)
     devices = ["cpu", "gpu"] if args.device == "all" else [args.device]
     run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + f"-{args.suite.replace(',', '+')}"
-    out = Path(args.out) if args.out else Path("reports") / run_id
+    out = Path(args.resume or args.out or Path("reports") / run_id)
     out.mkdir(parents=True, exist_ok=True)
     tasks = list(runner.tasks(cases, backends, devices))
     env = environment(
         {n: {"version": registry.get(n).version, "devices": registry.get(n).devices()} for n in backends},
         suite=args.suite, seed=0, run_id=out.name, cases=len(cases), tasks=len(tasks),
         started=datetime.now(UTC).isoformat(timespec="seconds"), cases_hash=cases_hash(cases),
-        partial=True,
+        partial=True, device=args.device, isolated=not args.no_isolate, backend_order=backends,
     )
     if any(s.strip() in ("smoke", "default") for s in args.suite.split(",")):
         from cases import coverage
@@ -110,14 +136,23 @@ def cmd_run(args) -> int:
         env["coverage"] = [str(c) for c in coverage(generated, native="default" in args.suite)]
         for line in env["coverage"]:
             print(f"coverage: {line}", file=sys.stderr)
+    results_path = out / "results.jsonl"
+    if args.resume:
+        done = _read_done(results_path)
+        keys = {(r["case_id"], r["backend"], r["check"], r["device"]) for r in done}
+        before = len(tasks)
+        tasks = [t for t in tasks if (t[0].id, t[1], t[2], t[3]) not in keys]
+        print(f"resuming: {before - len(tasks)} of {before} records already there", file=sys.stderr)
+        failing = sum(r["status"] in FAILING for r in done)
+    else:
+        results_path.unlink(missing_ok=True)  # a new run into an old folder starts afresh
+        failing = 0
     _write_env(out, env)
-    (out / "results.jsonl").unlink(missing_ok=True)  # a new run into an old folder starts afresh
     start = time.perf_counter()
     progress = _Progress(len(tasks))
-    failing = 0
     try:
-        with ResultWriter(out / "results.jsonl") as writer:
-            for result in _execute(tasks, args.jobs):
+        with ResultWriter(results_path) as writer:
+            for result in _execute(tasks, args.jobs, not args.no_isolate, args.timeout):
                 writer.write(result)
                 progress.tick(result)
                 failing += result.status in FAILING
@@ -129,7 +164,7 @@ def cmd_run(args) -> int:
     from conformance.report import write_report
 
     print(write_report(out))
-    print(f"results: {out / 'results.jsonl'}\nreport:  {out / 'report.html'}")
+    print(f"results: {results_path}\nreport:  {out / 'report.html'}")
     return 1 if failing else 0
 
 
@@ -137,10 +172,14 @@ def _run_task(task):
     return runner.run_check(*task)
 
 
-def _execute(tasks, jobs: int):
-    """Results in task order, from this process or from `jobs` worker processes. Workers are
-    spawned (not forked: frameworks hold threads) and results are re-ordered, so a parallel run
-    writes the same records as a serial one."""
+def _execute(tasks, jobs: int, isolate: bool = False, timeout: float = 300.0):
+    """Results in task order: from worker processes that a crash or hang cannot take down
+    (isolate), or in this process (serially, or spawned workers without crash handling)."""
+    if isolate:
+        from conformance.isolation import run_isolated
+
+        yield from run_isolated(tasks, jobs=jobs, timeout=timeout)
+        return
     if jobs <= 1:
         for task in tasks:
             yield runner.run_check(*task)
@@ -311,7 +350,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--backends", default=None, help="comma-separated (default: all available)")
     run.add_argument("--device", default="cpu", choices=("cpu", "gpu", "all"))
     run.add_argument("--out", default=None, help="run folder (default: reports/<run-id>)")
-    run.add_argument("--jobs", type=int, default=1, help="worker processes (default 1: serial)")
+    run.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    run.add_argument("--timeout", type=float, default=300.0,
+                     help="seconds per case x check before its worker is killed (status timeout)")
+    run.add_argument("--no-isolate", action="store_true",
+                     help="run backends in this process (faster start; a crash ends the run)")
+    run.add_argument("--resume", default=None, metavar="RUN_DIR",
+                     help="finish an interrupted run in RUN_DIR without redoing its records")
     run.set_defaults(fn=cmd_run)
     lst = sub.add_parser("list", help="backends (available or why not) and suites")
     lst.set_defaults(fn=cmd_list)

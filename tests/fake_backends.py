@@ -59,3 +59,33 @@ class StrictBackend(NumpyBackend):
         if isinstance(spec, RawSpec):
             raise RuntimeError("framework says: invalid pooling geometry")
         return super()._forward(spec, x, device, variant)
+
+
+class FaultyBackend(NumpyBackend):
+    """Misbehaves on purpose, chosen by the case's input shape (first dim = batch N):
+    N=1 segfault, N=2 abort, N=3 hang, N=4 raise, N=5 wrong shape, N=6 NaN, else correct."""
+
+    name = "fake-faulty"
+
+    def _forward(self, spec, x, device, variant=None):
+        import ctypes
+        import os
+        import sys
+        import time
+
+        n = x.shape[0]
+        if n == 1:
+            print("about to dereference NULL", file=sys.stderr, flush=True)
+            ctypes.string_at(0)
+        if n == 2:
+            os.abort()
+        if n == 3:
+            time.sleep(3600)
+        if n == 4:
+            raise RuntimeError("faulty backend raised on purpose")
+        y = super()._forward(spec, x, device, variant)
+        if n == 5:
+            return y[..., :-1]
+        if n == 6:
+            return np.full_like(y, np.nan)
+        return y

@@ -1,0 +1,163 @@
+"""Running tasks in worker processes, so that a framework that segfaults, aborts, hangs or
+runs out of memory costs one result (`crash` or `timeout`), never the run.
+
+Each worker is a spawned process (frameworks hold threads, so no fork) that imports backends
+lazily and answers one task at a time over a pipe; its stderr goes to a file whose last lines
+explain a crash. A dead or hung worker is replaced by a fresh one. Results come back in task
+order whatever the number of workers, so a parallel run writes the same records as a serial one.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+from conformance.results import Result
+
+DEFAULT_TIMEOUT = 300.0  # seconds per task
+
+
+def _worker_main(conn: Connection, stderr_path: str, extra: dict[str, str]) -> None:
+    """Worker loop: (index, task) in, (index, Result) out; None ends it."""
+    fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(fd, 2)
+    from conformance import registry, runner
+
+    for name, target in extra.items():
+        registry.register(name, target)
+    while True:
+        message = conn.recv()
+        if message is None:
+            return
+        index, task = message
+        try:
+            result = runner.run_check(*task)
+        except BaseException as exc:  # run_check records failures itself; this is a last resort
+            result = _failed(task, "error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        conn.send((index, result))
+
+
+def _failed(task, status: str, message: str) -> Result:
+    case, backend, check, device = task
+    return Result(case_id=case.id, suite=case.suite, spec=case.spec.to_json(),
+                  input_shape=list(case.input_shape), dtype=case.dtype, family=case.family,
+                  backend=backend, backend_version="", device=device, check=check, status=status,
+                  message=message[:4000], note=getattr(case, "note", ""))
+
+
+class _Worker:
+    def __init__(self, ctx, extra: dict[str, str], folder: str):
+        fd, self.stderr = tempfile.mkstemp(prefix="worker-", suffix=".stderr", dir=folder)
+        os.close(fd)
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, self.stderr, extra), daemon=True)
+        self.process.start()
+        child.close()
+        self.task: tuple | None = None
+        self.started = 0.0
+
+    def send(self, index: int, task) -> None:
+        self.task = (index, task)
+        self.started = time.monotonic()
+        self.conn.send((index, task))
+
+    def tail(self, lines: int = 8) -> str:
+        try:
+            text = Path(self.stderr).read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return " | ".join(text[-lines:])
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+
+    def close(self) -> None:
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self.process.join(5)
+        self.kill()
+        Path(self.stderr).unlink(missing_ok=True)
+
+
+def _death(worker: _Worker) -> str:
+    code = worker.process.exitcode
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        cause = f"killed by {name}"
+    else:
+        cause = f"exited with status {code}"
+    tail = worker.tail()
+    return f"worker process {cause}" + (f"; last stderr: {tail}" if tail else "")
+
+
+def run_isolated(tasks: list, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT,
+                 extra_backends: dict[str, str] | None = None) -> Iterator[Result]:
+    """Yield one Result per task, in task order, computed in `jobs` worker processes."""
+    from conformance import registry
+
+    extra = dict(registry._extra) | dict(extra_backends or {})
+    ctx = multiprocessing.get_context("spawn")
+    folder = tempfile.mkdtemp(prefix="conformance-workers-")
+    workers = [_Worker(ctx, extra, folder) for _ in range(max(1, jobs))]
+    pending = list(enumerate(tasks))[::-1]  # pop() from the end = task order
+    done: dict[int, Result] = {}
+    next_out = 0
+    try:
+        while next_out < len(tasks):
+            for w in workers:
+                if w.task is None and pending:
+                    w.send(*pending.pop())
+            busy = [w for w in workers if w.task is not None]
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
+            now = time.monotonic()
+            for i, w in enumerate(workers):
+                if w.task is None:
+                    continue
+                index, task = w.task
+                if w.conn in ready:
+                    try:
+                        got_index, result = w.conn.recv()
+                        done[got_index] = result
+                        w.task = None
+                        continue
+                    except (EOFError, OSError):
+                        pass  # died while answering: handled as a crash below
+                if w.conn in ready or w.process.sentinel in ready or not w.process.is_alive():
+                    w.process.join(5)
+                    done[index] = _failed(task, "crash", _death(w))
+                elif now - w.started > timeout:
+                    w.kill()
+                    done[index] = _failed(task, "timeout", f"no answer within {timeout:g} s; "
+                                          f"worker killed. Last stderr: {w.tail()}")
+                else:
+                    continue
+                w.close()
+                workers[i] = _Worker(ctx, extra, folder)
+            while next_out in done:
+                result = done.pop(next_out)
+                if result.status in ("crash", "timeout"):
+                    from conformance.runner import classify
+
+                    result = classify(result, tasks[next_out][0])
+                yield result
+                next_out += 1
+    finally:
+        for w in workers:
+            w.close()
+        for leftover in Path(folder).glob("*"):
+            leftover.unlink(missing_ok=True)
+        Path(folder).rmdir()
