@@ -30,6 +30,7 @@ FAMILIES = {
     "arange": "0, 1, 2, ... in row-major order (the seeds' worked examples)",
     "given": "values written out by hand in the case",
 }
+MAX_ELEMENTS = 2**28  # a guard against typos in hand-written case files (1 GiB of float32)
 CHECKS = ("forward", "grad", "default_stride", "error_parity", "invariant")
 
 
@@ -72,6 +73,8 @@ class Case:
         if (self.family == "given") != (self.values is not None):
             raise InvalidSpec("values", "...", "values exactly when family='given'")
         self.spec.geometry(self.input_shape)  # raises InvalidSpec for impossible geometry
+        if int(np.prod(self.input_shape, dtype=np.float64)) > MAX_ELEMENTS:
+            raise InvalidSpec("input_shape", self.input_shape, f"at most {MAX_ELEMENTS} elements")
         if self.checks is None:
             checks = ("forward", "grad") if is_float(self.dtype) else ("forward",)
             object.__setattr__(self, "checks", checks)

@@ -32,11 +32,17 @@ def _backends(arg: str | None) -> list[str]:
 
 
 def _suites(arg: str):
+    """Named suites and case files (`file:PATH`, or a path ending in .toml/.json/.yaml)."""
     from cases import get_suite
+    from cases.files import load_cases
 
     cases = []
     for name in arg.split(","):
-        cases.extend(get_suite(name.strip()))
+        name = name.strip()
+        if name.startswith("file:") or name.endswith((".toml", ".json", ".yaml", ".yml")):
+            cases.extend(load_cases(name.removeprefix("file:")))
+        else:
+            cases.extend(get_suite(name))
     return cases
 
 

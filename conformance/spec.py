@@ -29,12 +29,13 @@ def _is_int(v: Any) -> bool:
 def _per_dim(field: str, value: Any, nd: int, *, minimum: int) -> tuple[int, ...]:
     """Normalise an int or a per-dim sequence of ints to a tuple of length nd."""
     allowed = f"an int >= {minimum} or a sequence of {nd} such ints"
+    given = value
     if _is_int(value):
         value = (value,) * nd
     if not isinstance(value, (tuple, list)) or len(value) != nd:
-        raise InvalidSpec(field, value, allowed)
+        raise InvalidSpec(field, given, allowed)
     if not all(_is_int(v) and v >= minimum for v in value):
-        raise InvalidSpec(field, value, allowed)
+        raise InvalidSpec(field, given, allowed)
     return tuple(value)
 
 
@@ -273,8 +274,15 @@ class PoolSpec:
 
 
 def _window_only_padding(g: DimGeometry) -> bool:
-    """True when some output window of this dim contains no in-bounds input index."""
-    for j in range(g.out):
+    """True when some output window of this dim contains no in-bounds input index.
+
+    A window starting inside the input holds at least its first element; one starting past
+    the input holds nothing; only windows starting in the left padding need a look, and there
+    are at most ceil(lo / s) of them (fewer than the effective kernel, or window 0 is empty).
+    """
+    if g.lo >= g.effective_kernel or (g.out - 1) * g.s - g.lo >= g.n:
+        return True
+    for j in range(min(g.out, -(-g.lo // g.s))):
         start = j * g.s - g.lo
         if not any(0 <= start + t * g.d < g.n for t in range(g.k)):
             return True
