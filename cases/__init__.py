@@ -29,8 +29,8 @@ def _generated(suite: str, groups, seed: int = 0, native: bool = False,
     cases, seen = [], set()
     for row in rows:
         case = build_case(row, suite=suite, seed=seed)
-        if invariants:
-            case = dc_replace(case, checks=(*case.checks, "invariant"))
+        if invariants:  # and run-to-run determinism: every case computed twice
+            case = dc_replace(case, checks=(*case.checks, "invariant", "determinism"))
         if case.id not in seen:
             seen.add(case.id)
             cases.append(case)

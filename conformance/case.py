@@ -31,7 +31,7 @@ FAMILIES = {
     "given": "values written out by hand in the case",
 }
 MAX_ELEMENTS = 2**28  # a guard against typos in hand-written case files (1 GiB of float32)
-CHECKS = ("forward", "grad", "default_stride", "error_parity", "invariant")
+CHECKS = ("forward", "grad", "default_stride", "error_parity", "invariant", "determinism")
 
 
 def _stable_seed(*parts: object) -> int:

@@ -75,6 +75,29 @@ def _check_grad(case: Case, backend, device: str):
     return cmp, source, actual, expected
 
 
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def _check_determinism(case: Case, backend, device: str) -> Comparison:
+    """The same call twice must give the same bits (forward, and vjp for floats)."""
+    x = case.make_input()
+    calls = [("forward", lambda: backend.forward(case.spec, x, device))]
+    if x.dtype.kind == "f" or x.dtype.name == "bfloat16":
+        gy = case.make_upstream()
+        calls.append(("vjp", lambda: backend.vjp(case.spec, x, gy, device)))
+    differ = []
+    for name, call in calls:
+        first, second = call(), call()
+        if not _same_bits(first, second):
+            count = int(np.count_nonzero(np.asarray(first) != np.asarray(second)))
+            differ.append(f"{name}: {count} elements differ between two identical calls")
+    if differ:
+        return Comparison("nondeterministic", mismatch_count=len(differ), message="; ".join(differ))
+    return Comparison("pass", message="identical bits twice: " + ", ".join(n for n, _ in calls))
+
+
 def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") -> Result:
     """Run one check and classify it (known divergences included); never raises for a case."""
     start = time.perf_counter()
@@ -98,8 +121,11 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
             from conformance import invariants
 
             cmp = invariants.check(case, backend, device)
+        elif check == "determinism":
+            cmp = _check_determinism(case, backend, device)
         else:
-            raise InvalidSpec("check", check, "forward, grad, default_stride, error_parity or invariant")
+            raise InvalidSpec("check", check, "forward, grad, default_stride, error_parity, "
+                                               "invariant or determinism")
     except Unsupported as exc:
         cmp = Comparison("unsupported", message=exc.reason)
     except BackendUnavailable as exc:
