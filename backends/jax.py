@@ -85,12 +85,24 @@ class JaxBackend(Backend):
         ones = jnp.ones_like(xj)
         return total / lax.reduce_window(ones, jnp.array(0, xj.dtype), lax.add, **args)
 
+    _calls = 0
+
+    def _bounded_memory(self) -> None:
+        """XLA keeps every compiled executable (one per shape and op) in memory; a suite compiles
+        thousands. Dropping them now and then keeps a run's RSS flat; the persistent compilation
+        cache makes the recompilation cheap."""
+        JaxBackend._calls += 1
+        if JaxBackend._calls % 64 == 0:
+            jax.clear_caches()
+
     def _forward(self, spec, x, device):
+        self._bounded_memory()
         args = self._window_args(spec, x)
         xj = jax.device_put(x, self._device(device))
         return np.asarray(self._pool(spec, xj, args))
 
     def _vjp(self, spec, x, gy, device):
+        self._bounded_memory()
         args = self._window_args(spec, x)
         dev = self._device(device)
         _, pullback = jax.vjp(lambda a: self._pool(spec, a, args), jax.device_put(x, dev))
