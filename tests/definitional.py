@@ -80,6 +80,15 @@ def _first_max(vals):
     return best
 
 
+def _divisor(spec, positions):
+    """The average's divisor for one window: override, positions counting padding, or inside."""
+    if spec.divisor_override is not None:
+        return spec.divisor_override
+    if spec.count_include_pad:
+        return sum(1 for _, in_pad in positions if in_pad)
+    return sum(1 for p, _ in positions if p is not None)
+
+
 def forward(spec, x):
     xc = _channels_first(spec, np.asarray(x))
     dims = _dims(spec, xc.shape[2:])
@@ -92,12 +101,7 @@ def forward(spec, x):
             if spec.op == "max":
                 out[(nb, c, *j)] = inside[_first_max(inside)]
             else:
-                if spec.divisor_override is not None:
-                    div = spec.divisor_override
-                elif spec.count_include_pad:
-                    div = sum(1 for _, in_pad in positions if in_pad)
-                else:
-                    div = len(inside)
+                div = _divisor(spec, positions)
                 out[(nb, c, *j)] = math.fsum(inside) / div if all(map(math.isfinite, inside)) \
                     else sum(inside) / div
     return _back(spec, out)
@@ -117,12 +121,7 @@ def vjp(spec, x, gy):
                 vals = [float(plane[p]) for p in inside]
                 gx[(nb, c) + inside[_first_max(vals)]] += g
             else:
-                if spec.divisor_override is not None:
-                    div = spec.divisor_override
-                elif spec.count_include_pad:
-                    div = sum(1 for _, in_pad in positions if in_pad)
-                else:
-                    div = len(inside)
+                div = _divisor(spec, positions)
                 for p in inside:
                     gx[(nb, c, *p)] += g / div
     return _back(spec, gx)
