@@ -123,14 +123,30 @@ def cmd_run(args) -> int:
         args.backends = ",".join(previous.get("backend_order") or previous["backends"])
         args.device = previous.get("device", args.device)
     cases = _suites(args.suite)
-    backends = _backends(args.backends)
+    pool = None
+    if args.no_isolate:
+        backends = _backends(args.backends)
+        info = {n: {"version": registry.get(n).version, "devices": registry.get(n).devices()}
+                for n in backends}
+    else:  # the frameworks load in the workers only
+        from conformance.isolation import WorkerPool
+
+        pool = WorkerPool(args.jobs, args.timeout)
+        asked = [n.strip() for n in args.backends.split(",") if n.strip()] if args.backends else None
+        probed = pool.probe(asked)
+        missing = [v["reason"] for v in probed.values() if "reason" in v]
+        if asked and missing:
+            pool.close()
+            raise UsageError(f"--backends: {'; '.join(missing)}")
+        backends = [n for n, v in probed.items() if "reason" not in v]
+        info = {n: probed[n] for n in backends}
     devices = ["cpu", "gpu"] if args.device == "all" else [args.device]
     run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + f"-{args.suite.replace(',', '+')}"
     out = Path(args.resume or args.out or Path("reports") / run_id)
     out.mkdir(parents=True, exist_ok=True)
     tasks = list(runner.tasks(cases, backends, devices))
     env = environment(
-        {n: {"version": registry.get(n).version, "devices": registry.get(n).devices()} for n in backends},
+        info,
         suite=args.suite, seed=0, run_id=out.name, cases=len(cases), tasks=len(tasks),
         started=datetime.now(UTC).isoformat(timespec="seconds"), cases_hash=cases_hash(cases),
         partial=True, device=args.device, isolated=not args.no_isolate, backend_order=backends,
@@ -158,12 +174,15 @@ def cmd_run(args) -> int:
     progress = _Progress(len(tasks))
     try:
         with ResultWriter(results_path) as writer:
-            for result in _execute(tasks, args.jobs, not args.no_isolate, args.timeout):
+            results = pool.run(tasks) if pool is not None else _execute(tasks, args.jobs)
+            for result in results:
                 writer.write(result)
                 progress.tick(result)
                 failing += result.status in FAILING
     finally:
         progress.close()
+        if pool is not None:
+            pool.close()
     env["seconds"] = round(time.perf_counter() - start, 2)
     env["partial"] = False
     _write_env(out, env)
@@ -178,14 +197,9 @@ def _run_task(task):
     return runner.run_check(*task)
 
 
-def _execute(tasks, jobs: int, isolate: bool = False, timeout: float = 300.0):
-    """Results in task order: from worker processes that a crash or hang cannot take down
-    (isolate), or in this process (serially, or spawned workers without crash handling)."""
-    if isolate:
-        from conformance.isolation import run_isolated
-
-        yield from run_isolated(tasks, jobs=jobs, timeout=timeout)
-        return
+def _execute(tasks, jobs: int):
+    """Results in task order without isolation: in this process, or in spawned workers that
+    do not survive a crash (`--no-isolate --jobs N`)."""
     if jobs <= 1:
         for task in tasks:
             yield runner.run_check(*task)

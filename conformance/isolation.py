@@ -36,12 +36,26 @@ def _worker_main(conn: Connection, stderr_path: str, extra: dict[str, str]) -> N
         message = conn.recv()
         if message is None:
             return
+        if message[0] == "probe":  # which backends load here, their versions and devices
+            conn.send(("probe", _probe(registry, message[1])))
+            continue
         index, task = message
         try:
             result = runner.run_check(*task)
         except BaseException as exc:  # run_check records failures itself; this is a last resort
             result = _failed(task, "error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
         conn.send((index, result))
+
+
+def _probe(registry, names: list[str] | None) -> dict[str, dict]:
+    info = {}
+    for name in names or registry.names():
+        try:
+            b = registry.get(name)
+            info[name] = {"version": b.version, "devices": b.devices()}
+        except Exception as exc:  # BackendUnavailable, or a broken install
+            info[name] = {"reason": str(exc)}
+    return info
 
 
 def _failed(task, status: str, message: str) -> Result:
@@ -104,19 +118,40 @@ def _death(worker: _Worker) -> str:
     return f"worker process {cause}" + (f"; last stderr: {tail}" if tail else "")
 
 
-def run_isolated(tasks: list, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT,
-                 extra_backends: dict[str, str] | None = None) -> Iterator[Result]:
-    """Yield one Result per task, in task order, computed in `jobs` worker processes."""
-    from conformance import registry
+class WorkerPool:
+    """`jobs` worker processes; `probe` asks one of them which backends load (so this process
+    never imports a framework), `run` computes tasks in order."""
 
-    extra = dict(registry._extra) | dict(extra_backends or {})
-    ctx = multiprocessing.get_context("spawn")
-    folder = tempfile.mkdtemp(prefix="conformance-workers-")
-    workers = [_Worker(ctx, extra, folder) for _ in range(max(1, jobs))]
-    pending = list(enumerate(tasks))[::-1]  # pop() from the end = task order
-    done: dict[int, Result] = {}
-    next_out = 0
-    try:
+    def __init__(self, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT,
+                 extra_backends: dict[str, str] | None = None):
+        from conformance import registry
+
+        self.extra = dict(registry._extra) | dict(extra_backends or {})
+        self.timeout = timeout
+        self.ctx = multiprocessing.get_context("spawn")
+        self.folder = tempfile.mkdtemp(prefix="conformance-workers-")
+        self.workers = [_Worker(self.ctx, self.extra, self.folder) for _ in range(max(1, jobs))]
+
+    def probe(self, names: list[str] | None = None) -> dict[str, dict]:
+        w = self.workers[0]
+        w.conn.send(("probe", names))
+        if not w.conn.poll(self.timeout):
+            raise RuntimeError(f"worker did not answer the backend probe; stderr: {w.tail()}")
+        return w.conn.recv()[1]
+
+    def close(self) -> None:
+        for w in self.workers:
+            w.close()
+        for leftover in Path(self.folder).glob("*"):
+            leftover.unlink(missing_ok=True)
+        Path(self.folder).rmdir()
+
+    def run(self, tasks: list) -> Iterator[Result]:
+        """Yield one Result per task, in task order."""
+        workers, timeout = self.workers, self.timeout
+        pending = list(enumerate(tasks))[::-1]  # pop() from the end = task order
+        done: dict[int, Result] = {}
+        next_out = 0
         while next_out < len(tasks):
             for w in workers:
                 if w.task is None and pending:
@@ -146,7 +181,7 @@ def run_isolated(tasks: list, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT,
                 else:
                     continue
                 w.close()
-                workers[i] = _Worker(ctx, extra, folder)
+                workers[i] = _Worker(self.ctx, self.extra, self.folder)
             while next_out in done:
                 result = done.pop(next_out)
                 if result.status in ("crash", "timeout"):
@@ -155,9 +190,13 @@ def run_isolated(tasks: list, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT,
                     result = classify(result, tasks[next_out][0])
                 yield result
                 next_out += 1
+
+
+def run_isolated(tasks: list, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT,
+                 extra_backends: dict[str, str] | None = None) -> Iterator[Result]:
+    """Yield one Result per task, in task order, computed in `jobs` worker processes."""
+    pool = WorkerPool(jobs, timeout, extra_backends)
+    try:
+        yield from pool.run(tasks)
     finally:
-        for w in workers:
-            w.close()
-        for leftover in Path(folder).glob("*"):
-            leftover.unlink(missing_ok=True)
-        Path(folder).rmdir()
+        pool.close()
