@@ -40,6 +40,7 @@ class Variant:
     accumulate: str | None = None  # "storage" | "float32": sum in that dtype, in window order
     flush_subnormals: bool = False  # inputs and outputs below the smallest normal become 0
     daz_compare: bool = False  # max compares as if subnormals were 0 but returns them unchanged
+    split_ties: bool = False  # max's gradient shared equally by all tied maxima (reduce_max)
     ops: tuple[str, ...] = ("max", "avg")
 
 
@@ -143,6 +144,8 @@ VARIANTS: dict[str, Variant] = {
                        ops=("max",)),
     "grad_last_tie": Variant("gradient to the last of tied maxima", route_rule="last_tie",
                              ops=("max",)),
+    "grad_split_ties": Variant("gradient split equally between tied maxima (as reduce_max "
+                               "does)", split_ties=True, ops=("max",)),
     "zero_sign_ordered": Variant("max orders +0.0 above -0.0 (IEEE maximum) instead of keeping "
                                  "the first of tied zeros", value_rule="pos_zero",
                                  route_rule="pos_zero", ops=("max",)),
@@ -251,9 +254,15 @@ class NumpyBackend(Backend):
         gp = np.zeros(plan.padded_shape)
         if spec.op == "max":
             key = _flush(xp, name_of(x.dtype)) if v.daz_compare else None
-            _, arg = _max_with_argmax(plan, xp, v.route_rule, key)
-            for flat, sl, _ in plan.offsets():
-                gp[sl] += np.where(arg == flat, g, 0.0)
+            best, arg = _max_with_argmax(plan, xp, v.route_rule, key)
+            if v.split_ties:  # every element equal to the maximum gets an equal share
+                hits = [(sl, valid & (xp[sl] == best)) for _, sl, valid in plan.offsets()]
+                count = np.maximum(sum(h.astype(np.float64) for _, h in hits), 1.0)
+                for sl, hit in hits:
+                    gp[sl] += np.where(hit, g / count, 0.0)
+            else:
+                for flat, sl, _ in plan.offsets():
+                    gp[sl] += np.where(arg == flat, g, 0.0)
         else:
             share = g / plan.divisor()
             with np.errstate(invalid="ignore"):

@@ -359,6 +359,11 @@ def cmd_bench(args) -> int:
             data = json.loads((out / "perf.json").read_text())
             data["suite"] = rows
             (out / "perf.json").write_text(json.dumps(data, indent=2))
+    if out is not None and (out / "results.jsonl").exists():  # a run folder: add the table
+        from conformance.report import write_report
+
+        write_report(out)
+        print(f"report with the performance table: {out / 'report.html'}")
     return 0
 
 

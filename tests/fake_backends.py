@@ -89,3 +89,12 @@ class FaultyBackend(NumpyBackend):
         if n == 6:
             return np.full_like(y, np.nan)
         return y
+
+
+class SplitTiesBackend(NumpyBackend):
+    """Max pooling whose gradient is shared by all tied maxima (a reduce_max-based port)."""
+
+    name = "fake-split-ties"
+
+    def _vjp(self, spec, x, gy, device, variant=None):
+        return super()._vjp(spec, x, gy, device, "grad_split_ties" if spec.op == "max" else variant)

@@ -13,6 +13,7 @@ FAKES = {
     "fake-cip-flipped": "tests.fake_backends:CipFlippedBackend",
     "fake-permissive": "tests.fake_backends:PermissiveBackend",
     "fake-strict": "tests.fake_backends:StrictBackend",
+    "fake-split-ties": "tests.fake_backends:SplitTiesBackend",
 }
 
 
@@ -49,6 +50,12 @@ def test_diagnosis_names_the_semantics_a_backend_follows():
     result = runner.run_check(CASE, "fake-cip-flipped", "forward")
     assert result.status == "mismatch"
     assert "[cip_flipped]" in (result.diagnosis or "")
+
+
+def test_diagnosis_recognises_a_split_tie_gradient():
+    ties = Case(PoolSpec(op="max", kernel=2), (1, 2, 6, 6), family="ties")
+    result = runner.run_check(ties, "fake-split-ties", "grad")
+    assert result.status == "mismatch" and "[grad_split_ties]" in (result.diagnosis or "")
 
 
 def test_error_parity_outcomes():
