@@ -297,10 +297,10 @@ def _max_fast(plan: _Plan, xc: np.ndarray) -> np.ndarray:
 
 def _separable(plan: _Plan, xp: np.ndarray, combine) -> np.ndarray:
     """Reduce the window one spatial dim after the other (k1 + k2 + k3 passes instead of
-    k1 * k2 * k3). Exact for max: the first maximum of each row, then the first row holding
-    the maximum, is the first maximum in row-major order."""
+    k1 * k2 * k3), the last (fastest-varying) dim first. Exact for max: the first maximum of
+    each row, then the first row holding the maximum, is the first maximum in row-major order."""
     a = xp
-    for i, g in enumerate(plan.geoms):
+    for i, g in reversed(list(enumerate(plan.geoms))):
         axis = 2 + i
 
         def window(t: int, a=a, g=g, axis=axis) -> np.ndarray:

@@ -51,7 +51,8 @@ def round_from_float64(x: np.ndarray, name: str) -> np.ndarray:
     dt = np_dtype(name)
     x = np.asarray(x, dtype=np.float64)
     if name != "bfloat16":
-        return x.astype(dt)
+        with np.errstate(over="ignore"):  # rounding past the largest value gives inf, correctly
+            return x.astype(dt)
     with np.errstate(over="ignore", invalid="ignore"):
         f = x.astype(np.float32)
         inexact = np.isfinite(f) & (f.astype(np.float64) != x)

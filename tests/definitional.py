@@ -80,6 +80,17 @@ def _first_max(vals):
     return best
 
 
+def _sum(values):
+    """Exact sum of finite values (math.fsum); float64 overflow and non-finite values as plain
+    summation gives them (inf, nan), which is what the float64 reference sum gives too."""
+    if all(map(math.isfinite, values)):
+        try:
+            return math.fsum(values)
+        except OverflowError:
+            pass
+    return sum(values)
+
+
 def _divisor(spec, positions):
     """The average's divisor for one window: override, positions counting padding, or inside."""
     if spec.divisor_override is not None:
@@ -92,7 +103,8 @@ def _divisor(spec, positions):
 def forward(spec, x):
     xc = _channels_first(spec, np.asarray(x))
     dims = _dims(spec, xc.shape[2:])
-    out = np.zeros(xc.shape[:2] + tuple(d[6] for d in dims), dtype=np.float64)
+    kind = np.int64 if xc.dtype.kind in "iu" else np.float64  # int64 keeps values near 2**63
+    out = np.zeros(xc.shape[:2] + tuple(d[6] for d in dims), dtype=kind)
     for nb, c in itertools.product(range(xc.shape[0]), range(xc.shape[1])):
         plane = xc[nb, c]
         for j, positions in _windows(dims):
@@ -102,8 +114,7 @@ def forward(spec, x):
                 out[(nb, c, *j)] = inside[_first_max(inside)]
             else:
                 div = _divisor(spec, positions)
-                out[(nb, c, *j)] = math.fsum(inside) / div if all(map(math.isfinite, inside)) \
-                    else sum(inside) / div
+                out[(nb, c, *j)] = _sum(inside) / div
     return _back(spec, out)
 
 

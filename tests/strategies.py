@@ -37,7 +37,8 @@ def cases(draw, max_spatial: int = 7) -> Case:
     spec = draw(specs())
     dtypes = list(FLOAT_DTYPES) + (list(INT_DTYPES) if spec.op == "max" else [])
     dtype = draw(st.sampled_from(dtypes))
-    families = ["distinct", "ties", "negative"] + (["nan", "inf"] if dtype in FLOAT_DTYPES else [])
+    families = ["distinct", "ties", "negative", "near_overflow"] + (
+        ["nan", "inf", "signed_zero", "near_underflow"] if dtype in FLOAT_DTYPES else [])
     if dtype == "uint8":
         families.remove("negative")
     spatial = tuple(draw(st.integers(1, max_spatial)) for _ in range(spec.ndim))
