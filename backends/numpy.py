@@ -246,6 +246,12 @@ class NumpyBackend(Backend):
 
     def _vjp(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, device: str,
              variant: str | None = None) -> np.ndarray:
+        dtype = name_of(x.dtype)
+        if spec.op == "max" and variant is None and is_float(dtype) and dtype != "bfloat16" \
+                and not np.isnan(x).any():
+            plan = _Plan(spec, _to_cf(spec, x).shape, spec.geometry(x.shape))
+            gx = _max_vjp_fast(plan, _to_cf(spec, x), _to_cf(spec, gy).astype(np.float64))
+            return _from_cf(spec, round_from_float64(gx, dtype))
         spec, v = self._variant(spec, variant)
         plan, xp = self._setup(spec, x, v)
         g = _to_cf(spec, gy).astype(np.float64)
@@ -281,7 +287,7 @@ class NumpyBackend(Backend):
         return self._forward(replace(spec, stride=None), x, device)
 
 
-def _max_fast(plan: _Plan, xc: np.ndarray) -> np.ndarray:
+def _max_fast(plan: _Plan, xc: np.ndarray, with_padded: bool = False):
     """Normative max for NaN-free float16/32/64, in the input dtype (max only selects, so no
     rounding is involved): padding is -inf, which every window's real element beats, and the
     strict `>` keeps the first of tied elements (signed zeros included)."""
@@ -292,7 +298,22 @@ def _max_fast(plan: _Plan, xc: np.ndarray) -> np.ndarray:
         np.copyto(best, v, where=v > best)
         return best
 
-    return _separable(plan, xp, keep_first_max)
+    best = _separable(plan, xp, keep_first_max)
+    return (best, xp) if with_padded else best
+
+
+def _max_vjp_fast(plan: _Plan, xc: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Normative max gradient for NaN-free inputs: each window's dy goes to its first element
+    (row-major) equal to the window maximum, which is the first maximal element."""
+    best, xp = _max_fast(plan, xc, with_padded=True)
+    gp = np.zeros(plan.padded_shape)
+    assigned = np.zeros(plan.out_shape, dtype=bool)
+    for _, sl, valid in plan.offsets():  # `valid`: a -inf input must beat the -inf padding
+        hit = (xp[sl] == best) & valid
+        hit &= ~assigned
+        np.add(gp[sl], g, out=gp[sl], where=hit)
+        assigned |= hit
+    return gp[plan.interior]
 
 
 def _separable(plan: _Plan, xp: np.ndarray, combine) -> np.ndarray:
