@@ -35,23 +35,8 @@ from packaging.version import InvalidVersion, Version
 
 from conformance.case import Case
 from conformance.errors import InvalidSpec
-from conformance.spec import replace
 
 _KEYS = {"id", "checks", "when", "versions", "status", "reason", "link"}
-
-
-@lru_cache(maxsize=1024)
-def _nan_counts(case: Case) -> tuple[int, int]:
-    """(windows containing NaN, most NaNs in one window), from the reference on the indicator."""
-    from conformance import registry  # the reference, loaded only when a fact needs it
-
-    x = case.make_input()
-    if x.dtype.kind in "iu" or not np.isnan(x.astype(np.float64)).any():
-        return 0, 0
-    counter = replace(case.spec, op="avg", divisor_override=1, count_include_pad=True)
-    indicator = np.isnan(x.astype(np.float64)).astype(np.float64)
-    counts = registry.get(registry.REFERENCE).forward(counter, indicator)
-    return int(np.count_nonzero(counts)), int(counts.max())
 
 
 @lru_cache(maxsize=4096)
@@ -100,11 +85,9 @@ class Facts(dict):
 def case_facts(case: Case, check: str, device: str) -> Facts:
     spec = case.spec
     pads = spec.explicit_pads(case.input_shape)
-    nan_windows, nan_most = _nan_counts(case)
     spatial = [case.input_shape[a] for a in spec.spatial_axes()]
     channel_axis = 1 if spec.layout == "channels_first" else -1
     return Facts(case, check, {
-        "nan_windows": nan_windows, "nan_max_per_window": nan_most,
         "spatial_size": int(np.prod(spatial)), "channels": case.input_shape[channel_axis],
         "op": spec.op, "ndim": spec.ndim, "padding": spec.padding_kind,
         "padded": any(lo or hi for lo, hi in pads), "ceil_mode": spec.ceil_mode,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from conformance import known, registry, runner
-from conformance.errors import BackendUnavailable, UsageError
+from conformance.errors import UsageError
 from conformance.results import ResultWriter
 
 DEFAULT_SUITES = "seeds,smoke,regressions"
@@ -120,4 +120,4 @@ def assert_parity(result) -> None:
     raise AssertionError(f"{where}: {result.status}: {result.message}")
 
 
-__all__ = ["BackendUnavailable", "assert_parity"]
+__all__ = ["assert_parity"]

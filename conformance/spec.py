@@ -8,7 +8,6 @@ size, ceil mode) is computed by `PoolSpec.geometry`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -305,6 +304,3 @@ def replace(spec: PoolSpec, **changes: Any) -> PoolSpec:
     """dataclasses.replace that re-normalises (and re-validates) the spec."""
     return PoolSpec(**{**_fields(spec), **changes})
 
-
-def window_size(spec: PoolSpec) -> int:
-    return math.prod(spec.kernel)
