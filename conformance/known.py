@@ -86,9 +86,17 @@ def case_facts(case: Case, check: str, device: str) -> Facts:
     spec = case.spec
     pads = spec.explicit_pads(case.input_shape)
     spatial = [case.input_shape[a] for a in spec.spatial_axes()]
+    most = 1  # the most input elements any window holds (1: nothing is ever compared or added)
+    try:
+        for g in spec.geometry(case.input_shape):
+            most *= max(sum(1 for t in range(g.k) if 0 <= j * g.s + t * g.d - g.lo < g.n)
+                        for j in range(g.out))
+    except Exception:  # error-parity geometries have no valid windows
+        most = 0
     channel_axis = 1 if spec.layout == "channels_first" else -1
     return Facts(case, check, {
         "spatial_size": int(np.prod(spatial)), "channels": case.input_shape[channel_axis],
+        "max_window_elements": most,
         "op": spec.op, "ndim": spec.ndim, "padding": spec.padding_kind,
         "padded": any(lo or hi for lo, hi in pads), "ceil_mode": spec.ceil_mode,
         "count_include_pad": spec.count_include_pad,
