@@ -77,9 +77,11 @@ class Facts(dict):
         self.case, self.check = case, check
 
     def variant_differs(self, variant: str) -> bool:
-        if self.check == "default_stride":
+        if self.check not in ("forward", "grad", "default_stride"):
             return False
-        return differs_under(self.case, self.check, variant)
+        # default_stride computes the forward pass (with stride = kernel, the case's own stride)
+        check = "forward" if self.check == "default_stride" else self.check
+        return differs_under(self.case, check, variant)
 
 
 def case_facts(case: Case, check: str, device: str) -> Facts:
@@ -96,7 +98,7 @@ def case_facts(case: Case, check: str, device: str) -> Facts:
     channel_axis = 1 if spec.layout == "channels_first" else -1
     return Facts(case, check, {
         "spatial_size": int(np.prod(spatial)), "channels": case.input_shape[channel_axis],
-        "max_window_elements": most,
+        "max_window_elements": most, "kernel_elements": int(np.prod(spec.kernel)),
         "op": spec.op, "ndim": spec.ndim, "padding": spec.padding_kind,
         "padded": any(lo or hi for lo, hi in pads), "ceil_mode": spec.ceil_mode,
         "count_include_pad": spec.count_include_pad,
