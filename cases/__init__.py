@@ -53,21 +53,24 @@ def default() -> list[Case]:
 
 def full() -> list[Case]:
     """The exhaustive product of the geometry axes (cases/axes.py: GEOMETRY_AXES), invalid
-    combinations excluded by rule; layout, dtype, input family and batch rotate over it so each
-    of their values meets many geometries. Tens of thousands of cases: for nightly runs."""
+    combinations excluded by rule; layout, dtype, input family and batch are picked per geometry
+    by a stable hash, so each of their values meets many geometries, uncorrelated with any axis.
+    Tens of thousands of cases: for nightly runs."""
+    import hashlib
     import itertools
 
     names = list(GEOMETRY_AXES)
     rest = [n for n in AXES if n not in names]
     cases, seen = [], set()
-    for i, values in enumerate(itertools.product(*(AXES[n] for n in names))):
+    for values in itertools.product(*(AXES[n] for n in names)):
         row = dict(zip(names, values, strict=True))
         if violates(row):
             continue
-        for n_i, name in enumerate(rest):  # rotate, skipping values the rules exclude
+        for name in rest:  # a hash of the geometry picks the value: uncorrelated with any axis
             options = AXES[name]
+            start = int(hashlib.sha256(f"{name}|{values}".encode()).hexdigest(), 16)
             for shift in range(len(options)):
-                row[name] = options[(i * (2 * n_i + 1) + shift) % len(options)]
+                row[name] = options[(start + shift) % len(options)]
                 if violates(row) is None:
                     break
         if violates(row) is not None:
