@@ -84,19 +84,20 @@ class Facts(dict):
         return differs_under(self.case, check, variant)
 
 
-def case_facts(case: Case, check: str, device: str) -> Facts:
+@lru_cache(maxsize=4096)
+def _static_facts(case: Case) -> dict[str, Any]:
+    """The facts that depend on the case alone (computed once per case, not per result)."""
     spec = case.spec
     pads = spec.explicit_pads(case.input_shape)
     spatial = [case.input_shape[a] for a in spec.spatial_axes()]
-    most = 1  # the most input elements any window holds (1: nothing is ever compared or added)
-    try:
+    most = 0  # the most input elements any window holds (1: nothing is ever compared or added)
+    if hasattr(spec, "geometry"):  # error-parity RawSpecs have no valid windows
+        most = 1
         for g in spec.geometry(case.input_shape):
             most *= max(sum(1 for t in range(g.k) if 0 <= j * g.s + t * g.d - g.lo < g.n)
                         for j in range(g.out))
-    except Exception:  # error-parity geometries have no valid windows
-        most = 0
     channel_axis = 1 if spec.layout == "channels_first" else -1
-    return Facts(case, check, {
+    return {
         "spatial_size": int(np.prod(spatial)), "channels": case.input_shape[channel_axis],
         "max_window_elements": most, "kernel_elements": int(np.prod(spec.kernel)),
         "op": spec.op, "ndim": spec.ndim, "padding": spec.padding_kind,
@@ -104,10 +105,13 @@ def case_facts(case: Case, check: str, device: str) -> Facts:
         "count_include_pad": spec.count_include_pad,
         "divisor_override": spec.divisor_override is not None,
         "dilated": any(d != 1 for d in spec.dilation), "layout": spec.layout,
-        "dtype": case.dtype, "family": case.family, "check": check, "device": device,
-        "suite": case.suite, "case_id": case.id,
+        "dtype": case.dtype, "family": case.family, "suite": case.suite, "case_id": case.id,
         "error_geometry": getattr(case, "name", "") if case.checks == ("error_parity",) else "",
-    })
+    }
+
+
+def case_facts(case: Case, check: str, device: str) -> Facts:
+    return Facts(case, check, {**_static_facts(case), "check": check, "device": device})
 
 
 @dataclass(frozen=True)
