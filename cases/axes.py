@@ -28,7 +28,7 @@ AXES: dict[str, list[Any]] = {
     "dtype": list(DTYPES),
     "family": ["distinct", "ties", "negative", "nan", "inf", "signed_zero", "near_overflow",
                "near_underflow"],
-    "shape": ["divisible", "ragged", "window", "unit"],
+    "shape": ["divisible", "ragged", "window", "unit", "overhang"],
     "batch": ["single", "many"],
 }
 # The geometry axes: `full` takes their exhaustive product (the others rotate over it).
@@ -63,6 +63,29 @@ def violates(a: dict[str, Any]) -> str | None:
         return "no stride is smaller than a 1-wide kernel"
     if kernel == "rect" and a.get("ndim") == 1:
         return "a 1-D kernel has no aspect ratio"
+    if a.get("shape") == "overhang":
+        return _overhang_rule(a)
+    return None
+
+
+def _overhang_rule(a: dict[str, Any]) -> str | None:
+    """`overhang`: the widest kernel dim is larger than the padded input there, which
+    only ceil mode turns into an output (DESIGN.md §3: one window, starting in the input)."""
+    kernel, stride, padding, dilation = a.get("kernel"), a.get("stride"), a.get("padding"), \
+        a.get("dilation")
+    if a.get("ceil_mode") is False:
+        return "a kernel overhanging the input gives an output in ceil mode only (floor mode: " \
+               "error parity)"
+    if padding in ("same", "same_lower"):
+        return "SAME padding always makes the padded input as large as the kernel"
+    if kernel == "one":
+        return "a 1-wide kernel cannot overhang an input"
+    if stride == "one" or (stride == "lt" and kernel == "two"):
+        return "at stride 1 an overhanging kernel has no ceil-mode output"
+    if padding == "symmetric" and (kernel == "two" or dilation == 1):
+        return "padding 1 on both sides leaves room for an overhang only with a 3-wide dilated kernel"
+    if padding == "asymmetric" and kernel == "two" and dilation == 1:
+        return "padding (0, 1) around a 2-wide kernel leaves no room for an overhang"
     return None
 
 
@@ -93,7 +116,7 @@ def _size(shape_cls: str, k: int, s: int, d: int) -> int:
     if shape_cls == "window":
         return e
     n = s * (-(-(e + 2) // s))  # a multiple of the stride, at least two past the window
-    return n if shape_cls in ("divisible", "unit") else n + 1
+    return n if shape_cls in ("divisible", "unit") else n + 1  # ragged (and overhang's others)
 
 
 def build_case(a: dict[str, Any], *, suite: str, seed: int = 0) -> Case:
@@ -111,10 +134,15 @@ def build_case(a: dict[str, Any], *, suite: str, seed: int = 0) -> Case:
     spatial = [_size(a["shape"], k, s, dilation) for k, s in zip(kernel, eff, strict=True)]
     if unit:
         spatial[0] = 1
+    padding = _padding(a["padding"], nd, unit)
+    if a["shape"] == "overhang":  # the widest kernel dim one short of its padded kernel
+        i = kernel.index(max(kernel))
+        lo, hi = (0, 0) if isinstance(padding, str) else (1, 1) if padding == 1 else padding[i]
+        spatial[i] = dilation * (kernel[i] - 1) + 1 - lo - hi - 1
     spec = PoolSpec(
         op=a["op"], kernel=tuple(kernel),
         stride=None if a["stride"] == "default" else tuple(eff),
-        padding=_padding(a["padding"], nd, unit), dilation=dilation, ceil_mode=a["ceil_mode"],
+        padding=padding, dilation=dilation, ceil_mode=a["ceil_mode"],
         count_include_pad=a["count_include_pad"] if a["op"] == "avg" else True,
         divisor_override=(sum(kernel) + 1) if a["divisor_override"] == "set" else None,
         layout=a["layout"],

@@ -22,6 +22,14 @@ GEOMETRIES = [
      "padding 2 around a 2-wide window: the first and last windows hold padding only"),
     ("output-size-below-one", dict(k=5, s=1, p=0), (1, 2, 3, 3),
      "a 5-wide window on a 3-wide input without padding: no output position"),
+    ("kernel-overhangs-input-floor", dict(k=3, s=3, p=0), (1, 2, 2, 2),
+     "a 3-wide window on a 2-wide input in floor mode: no output position (the ceil-mode "
+     "counterpart computes one window, DESIGN.md §3)"),
+    ("kernel-overhangs-input-ceil", dict(k=3, s=3, p=0, ceil=True), (1, 2, 2, 2),
+     "a 3-wide window on a 2-wide input in ceil mode: one window starting in the input, holding "
+     "both elements and one position past the input (PyTorch and ONNX compute it)"),
+    ("kernel-overhangs-input-ceil-stride-one", dict(k=3, s=1, p=0, ceil=True), (1, 2, 2, 2),
+     "a 3-wide window on a 2-wide input at stride 1: even ceil mode gives no output position"),
     ("kernel-zero", dict(k=0, s=1, p=0), (1, 2, 4, 4), "kernel size 0"),
     ("kernel-negative", dict(k=-2, s=1, p=0), (1, 2, 4, 4), "kernel size -2"),
     ("stride-zero", dict(k=2, s=0, p=0), (1, 2, 4, 4), "stride 0"),

@@ -72,12 +72,18 @@ def resolve_dim(n: int, k: int, s: int, d: int, padding: Any, ceil_mode: bool) -
             hi = total - lo
     else:
         lo, hi = padding
-    span = n + lo + hi - e
-    if span < 0:
+    span = n + lo + hi - e  # negative when the kernel overhangs the padded input
+    if span < 0 and not ceil_mode:
         raise InvalidSpec(
             "kernel", k, f"an effective kernel ({e}) no larger than the padded input ({n + lo + hi})"
+            " in floor mode"
         )
-    if ceil_mode:
+    if ceil_mode:  # §3: the formula decides, even for a kernel larger than the padded input
+        if span < 0 and -(-span // s) + 1 < 1:
+            raise InvalidSpec(
+                "kernel", k, f"a geometry with a ceil-mode output >= 1: an effective kernel ({e}) "
+                f"larger than the padded input ({n + lo + hi}) by less than the stride ({s})"
+            )
         out = -(-span // s) + 1
         if (out - 1) * s >= n + lo:
             out -= 1
@@ -293,7 +299,10 @@ def ceil_changes_output(spec: PoolSpec, input_shape: tuple[int, ...]) -> bool:
     if not spec.ceil_mode:
         return False
     floor = PoolSpec(**{**_fields(spec), "ceil_mode": False})
-    return floor.output_shape(input_shape) != spec.output_shape(input_shape)
+    try:
+        return floor.output_shape(input_shape) != spec.output_shape(input_shape)
+    except InvalidSpec:  # a kernel overhanging the input: only ceil mode gives an output
+        return True
 
 
 def _fields(spec: PoolSpec) -> dict[str, Any]:

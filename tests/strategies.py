@@ -49,3 +49,31 @@ def cases(draw, max_spatial: int = 7) -> Case:
                     seed=draw(st.integers(0, 2**16)))
     except InvalidSpec:
         assume(False)
+
+
+@st.composite
+def overhang_cases(draw) -> Case:
+    """Ceil-mode cases whose effective kernel is larger than the padded input in dim 0 by less
+    than the stride (DESIGN.md §3: one window that starts inside the input), every dtype."""
+    nd = draw(st.integers(1, 3))
+    k = [draw(st.integers(2, 4)) for _ in range(nd)]
+    d = [draw(st.integers(1, 2)) for _ in range(nd)]
+    s = [draw(st.integers(2, 4)) for _ in range(nd)]
+    pads = [(draw(st.integers(0, 1)), draw(st.integers(0, 1))) for _ in range(nd)]
+    e0 = d[0] * (k[0] - 1) + 1
+    short = draw(st.integers(1, s[0] - 1))  # how far the kernel overhangs the padded input
+    n0 = e0 - sum(pads[0]) - short
+    assume(n0 >= 1)
+    spatial = (n0, *(draw(st.integers(1, 6)) for _ in range(nd - 1)))
+    op = draw(st.sampled_from(["max", "avg"]))
+    layout = draw(st.sampled_from(["channels_first", "channels_last"]))
+    dtype = draw(st.sampled_from(list(FLOAT_DTYPES) + (list(INT_DTYPES) if op == "max" else [])))
+    shape = (1, 2, *spatial) if layout == "channels_first" else (1, *spatial, 2)
+    try:
+        spec = PoolSpec(op=op, kernel=tuple(k), stride=tuple(s), padding=tuple(pads),
+                        dilation=tuple(d), ceil_mode=True, layout=layout,
+                        count_include_pad=draw(st.booleans()) if op == "avg" else True)
+        return Case(spec, shape, dtype=dtype, family=draw(st.sampled_from(["distinct", "ties"])),
+                    seed=draw(st.integers(0, 2**16)))
+    except InvalidSpec:  # e.g. a window of padding only in another dim
+        assume(False)

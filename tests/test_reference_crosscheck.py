@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance import Case, PoolSpec
+from conformance import Case, InvalidSpec, PoolSpec
 from conformance.dtypes import is_float, round_from_float64, ulp
 from tests import definitional
-from tests.strategies import cases, specs
+from tests.strategies import cases, overhang_cases, specs
 
 # CONFORMANCE_EXAMPLES raises the number of examples for a long run (default 1500 each).
 EXAMPLES = int(os.environ.get("CONFORMANCE_EXAMPLES", "1500"))
@@ -64,6 +65,35 @@ def test_vjp_matches_definitional(ref, case):
     assert fast.shape == x.shape and fast.dtype == x.dtype
     scale = definitional.vjp(case.spec, x, np.abs(gy.astype(np.float64)))
     _close(fast, slow, case.dtype, scale, 1 if case.dtype != "float64" else 4)
+
+
+@settings(max_examples=max(300, EXAMPLES // 5), deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(overhang_cases())
+def test_ceil_overhang_matches_definitional(ref, case):
+    """Ceil-mode geometries whose kernel is larger than the padded input (DESIGN.md §3), on
+    purpose rather than by chance: forward and vjp against the definitional loops."""
+    g = case.spec.geometry(case.input_shape)[0]
+    assert g.n + g.lo + g.hi < g.effective_kernel and g.out == 1
+    test_forward_matches_definitional.hypothesis.inner_test(ref, case)
+    test_vjp_matches_definitional.hypothesis.inner_test(ref, case)
+
+
+def test_ceil_overhang_hand_worked(ref):
+    """F.max_pool1d(arange(2), 3, 3, ceil_mode=True) == [[[1.]]] (PyTorch, issue 9); the
+    average divides by the 2 positions inside the input (the overhang never counts)."""
+    x = np.arange(2.0).reshape(1, 1, 2)
+    for op, want, grad in (("max", 1.0, [0.0, 1.0]), ("avg", 0.5, [0.5, 0.5])):
+        spec = PoolSpec(op=op, kernel=3, stride=3, ceil_mode=True, ndim=1)
+        assert ref.forward(spec, x).tolist() == [[[want]]]
+        assert definitional.forward(spec, x).tolist() == [[[want]]]
+        assert ref.vjp(spec, x, np.ones((1, 1, 1))).tolist() == [[grad]]
+    floor = PoolSpec(op="max", kernel=3, stride=3, ceil_mode=False, ndim=1)
+    with pytest.raises(InvalidSpec, match="kernel"):
+        ref.forward(floor, x)
+    too_far = PoolSpec(op="max", kernel=3, stride=1, ceil_mode=True, ndim=1)
+    with pytest.raises(InvalidSpec, match="kernel"):
+        ref.forward(too_far, x)
 
 
 def _finite_difference(ref, spec, x, gy, eps=1e-6):
