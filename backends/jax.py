@@ -115,7 +115,7 @@ class JaxBackend(Backend):
                  "from jax import lax", ""]
         if spec.op == "max":
             init = "-jnp.inf" if x.dtype.kind == "f" or x.dtype.name == "bfloat16" else \
-                "jnp.iinfo(x.dtype).min"
+                "jnp.iinfo(a.dtype).min"
             lines.append(f"pool = lambda a: lax.reduce_window(a, jnp.array({init}, a.dtype), "
                          f"lax.max, {args})")
         else:
@@ -127,10 +127,12 @@ class JaxBackend(Backend):
                 div = f"lax.reduce_window(jnp.ones_like(a), jnp.array(0, a.dtype), lax.add, {args})"
             lines.append(f"pool = lambda a: lax.reduce_window(a, jnp.array(0, a.dtype), lax.add, "
                          f"{args}) / {div}")
+        lines.append("xj = jnp.asarray(x).astype(DTYPE)")
         if check == "grad":
-            lines += ["y, pullback = jax.vjp(pool, jnp.asarray(x))", "print(pullback(jnp.asarray(gy))[0])"]
+            lines += ["y, pullback = jax.vjp(pool, xj)", "out = pullback(jnp.asarray(gy).astype(DTYPE))[0]"]
         else:
-            lines.append("print(pool(jnp.asarray(x)))")
+            lines.append("out = pool(xj)")
+        lines.append("actual = np.asarray(out.astype(jnp.float32) if DTYPE == 'bfloat16' else out)")
         return lines
 
     def _forward_default_stride(self, spec, x, device):

@@ -277,11 +277,6 @@ class NumpyBackend(Backend):
         gx = round_from_float64(gp[plan.interior], name_of(x.dtype))
         return _from_cf(spec, gx)
 
-    def _snippet(self, spec, x, check):
-        call = "vjp(spec, x, gy)" if check == "grad" else "forward(spec, x)"
-        return ["from conformance import registry", "",
-                f"print(registry.get('numpy').{call})"]
-
     def _forward_default_stride(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
         # The reference's own convention (DESIGN.md §2): an omitted stride equals the kernel.
         return self._forward(replace(spec, stride=None), x, device)

@@ -90,11 +90,14 @@ class TensorFlowBackend(Backend):
     def _snippet(self, spec, x, check):
         args = ", ".join(f"{k}={v!r}" for k, v in self._args(spec, x).items())
         call = f"tf.nn.{spec.op}_pool(xt, {args})"
+        lines = ["import tensorflow as tf", "", "xt = tf.cast(tf.constant(x), DTYPE)"]
         if check == "grad":
-            return ["import tensorflow as tf", "", "xt = tf.constant(x)",
-                    "with tf.GradientTape() as tape:", "    tape.watch(xt)", f"    y = {call}",
-                    "print(tape.gradient(y, xt, output_gradients=tf.constant(gy)))"]
-        return ["import tensorflow as tf", "", "xt = tf.constant(x)", f"print({call})"]
+            lines += ["with tf.GradientTape() as tape:", "    tape.watch(xt)", f"    y = {call}",
+                      "out = tape.gradient(y, xt, output_gradients=tf.cast(tf.constant(gy), DTYPE))"]
+        else:
+            lines.append(f"out = {call}")
+        lines.append("actual = (tf.cast(out, tf.float32) if DTYPE == 'bfloat16' else out).numpy()")
+        return lines
 
     def _forward_default_stride(self, spec, x, device):
         raise Unsupported(f"tf.nn.{spec.op}_pool has no default stride: `strides` is required")

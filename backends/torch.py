@@ -101,20 +101,20 @@ class TorchBackend(Backend):
     def _snippet(self, spec, x, check):
         kw = self._kwargs(spec, x, with_stride=check != "default_stride")
         args = ", ".join(f"{k}={v!r}" for k, v in kw.items())
+        cl = spec.layout == "channels_last"
         lines = ["import torch", "import torch.nn.functional as F", "",
-                 "leaf = torch.from_numpy(x.astype(np.float32) if x.dtype.name == 'bfloat16' else x)",
-                 "leaf = leaf.to(torch.bfloat16) if x.dtype.name == 'bfloat16' else leaf"]
+                 "leaf = torch.from_numpy(x).to(getattr(torch, DTYPE))"]
         if check == "grad":
             lines.append("leaf.requires_grad_(True)")
-        cl = spec.layout == "channels_last"
         lines.append("t = leaf.movedim(-1, 1)  # NHWC data seen as NCHW: channels_last format"
                      if cl else "t = leaf")
         lines.append(f"y = F.{spec.op}_pool{spec.ndim}d(t, {args})")
         if check == "grad":
-            lines += ["g = torch.from_numpy(gy.astype(np.float32)).to(y.dtype)",
-                      f"y.backward({'g.movedim(-1, 1)' if cl else 'g'})", "print(leaf.grad)"]
+            lines += ["g = torch.from_numpy(gy).to(y.dtype)",
+                      f"y.backward({'g.movedim(-1, 1)' if cl else 'g'})", "out = leaf.grad"]
         else:
-            lines.append(f"print({'y.movedim(1, -1)' if cl else 'y'})")
+            lines.append(f"out = {'y.movedim(1, -1)' if cl else 'y'}.detach()")
+        lines.append("actual = (out.float() if out.dtype == torch.bfloat16 else out).numpy()")
         return lines
 
     def _forward_default_stride(self, spec, x, device):

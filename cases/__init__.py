@@ -114,6 +114,26 @@ def get_suite(name: str) -> tuple[Case, ...]:
     return tuple(cases)
 
 
+def is_case_file(name: str) -> bool:
+    return name.startswith("file:") or name.endswith((".toml", ".json", ".yaml", ".yml"))
+
+
+def load_suites(arg: str) -> list[Case]:
+    """The one loader of the CLI and the pytest plugin: comma-separated suite names and case
+    files (`file:PATH`, or a path ending in .toml/.json/.yaml/.yml), each taken once."""
+    from cases.files import load_cases
+
+    cases: list[Case] = []
+    for name in dict.fromkeys(n.strip() for n in arg.split(",") if n.strip()):
+        if is_case_file(name):
+            cases.extend(load_cases(name.removeprefix("file:")))
+        else:
+            cases.extend(get_suite(name))
+    if not cases:
+        raise UsageError(f"--suite {arg!r}: no cases (choose from {', '.join(SUITES)} or a case file)")
+    return cases
+
+
 def coverage(cases: list[Case] | tuple[Case, ...], native: bool = False) -> list[Coverage]:
     """The interaction coverage a generated suite reaches (needs its axis rows): over the
     whole space, and with `native`, over each framework's native sub-space."""
@@ -129,4 +149,4 @@ def coverage(cases: list[Case] | tuple[Case, ...], native: bool = False) -> list
     return out
 
 
-__all__ = ["AXES", "RISKY", "SUITES", "coverage", "get_suite"]
+__all__ = ["AXES", "RISKY", "SUITES", "coverage", "get_suite", "load_suites"]

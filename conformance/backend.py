@@ -56,32 +56,24 @@ class Backend:
         raise NotImplementedError
 
     def _vjp(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, device: str) -> np.ndarray:
-        raise NotImplementedError
+        # A forward-only target (an inference runtime, a third party's) gets `unsupported`
+        # gradients, not `error`.
+        raise Unsupported(f"{self.name} computes no gradients")
 
     def _forward_default_stride(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
         raise Unsupported(f"{self.name} has no API with a default stride")
 
     def reproducer(self, case, check: str) -> str:
-        """A standalone script that rebuilds the case's input and makes the native call."""
-        x = np.empty(case.input_shape)  # for the translation only; the script rebuilds the data
-        lines = ["import numpy as np", "from conformance import Case, PoolSpec", "",
-                 f"spec = PoolSpec.from_json({case.spec.to_json()!r})"]
-        values = ""
-        if case.family == "given":
-            listed = repr(np.asarray(case.values, dtype=np.float64).tolist())
-            listed = listed.replace("nan", "np.nan").replace("inf", "np.inf")
-            values = f", values=np.array({listed})"
-        lines.append(f"case = Case(spec, {tuple(case.input_shape)!r}, dtype={case.dtype!r}, "
-                     f"family={case.family!r}, seed={case.seed}{values})")
-        lines.append("x = case.make_input()")
-        if check == "grad":
-            lines.append("gy = case.make_upstream()")
-        if check == "default_stride":
-            lines.append("# the stride argument is left out on purpose (default_stride check)")
-        return "\n".join([*lines, "", *self._snippet(case.spec, x, check)])
+        """A standalone script (NumPy and this framework only) that makes the native call on
+        the case's embedded input and compares with the embedded expected values."""
+        from conformance.reproducer import script
+
+        return script(self, case, check)
 
     def _snippet(self, spec: PoolSpec, x: np.ndarray, check: str) -> list[str]:
-        return [f"# {self.name}: no reproducer template"]
+        """Source lines that make the native call on `x` (`gy` for grad; dtype `DTYPE`, with
+        bfloat16 values carried as float32) and leave the answer in `actual` (NumPy)."""
+        return [f"raise SystemExit('{self.name}: no reproducer template')"]
 
     def _check_device(self, device: str) -> None:
         if device not in self.devices():

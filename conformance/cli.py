@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conformance import registry, runner
+from conformance import packages, registry, runner
 from conformance.errors import BackendUnavailable, UsageError
 from conformance.results import FAILING, ResultWriter, environment
 
@@ -32,18 +32,9 @@ def _backends(arg: str | None) -> list[str]:
 
 
 def _suites(arg: str):
-    """Named suites and case files (`file:PATH`, or a path ending in .toml/.json/.yaml)."""
-    from cases import get_suite
-    from cases.files import load_cases
+    from cases import load_suites
 
-    cases = []
-    for name in arg.split(","):
-        name = name.strip()
-        if name.startswith("file:") or name.endswith((".toml", ".json", ".yaml", ".yml")):
-            cases.extend(load_cases(name.removeprefix("file:")))
-        else:
-            cases.extend(get_suite(name))
-    return cases
+    return load_suites(arg)
 
 
 class _Progress:
@@ -179,6 +170,9 @@ def cmd_run(args) -> int:
                 writer.write(result)
                 progress.tick(result)
                 failing += result.status in FAILING
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted; the records so far are kept in {out} "
+                          f"(finish with: conformance run --resume {out})") from None
     finally:
         progress.close()
         if pool is not None:
@@ -191,6 +185,19 @@ def cmd_run(args) -> int:
     print(write_report(out))
     print(f"results: {results_path}\nreport:  {out / 'report.html'}")
     return 1 if failing else 0
+
+
+REPRODUCIBLE = ("forward", "grad", "default_stride")  # checks a reproducer script replays
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a run: one line for the user, the folder stays resumable."""
+
+
+def _ignore_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for everyone
 
 
 def _run_task(task):
@@ -208,7 +215,7 @@ def _execute(tasks, jobs: int):
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint) as pool:
         yield from pool.map(_run_task, tasks, chunksize=max(1, len(tasks) // (jobs * 8)))
 
 
@@ -235,38 +242,49 @@ def cmd_list(args) -> int:
     return 0
 
 
-def cmd_show(args) -> int:
-    from cases import SUITES, get_suite
+def _find_case(case_id: str, suites: str | None):
+    """The case with this id: in the given suites/case files, else in every named suite
+    (the large `full` suite last)."""
+    from cases import SUITES, get_suite, load_suites
 
-    for suite in SUITES:
-        if suite == "full":
+    if suites:
+        candidates = [(suites, load_suites(suites))]
+    else:
+        order = [s for s in SUITES if s != "full"] + ["full"]
+        candidates = ((name, get_suite(name)) for name in order)
+    for suite, found in candidates:
+        for case in found:
+            if case.id == case_id:
+                return suite, case
+    where = f"in {suites}" if suites else "in any suite"
+    raise UsageError(f"no case with id {case_id!r} {where} (see `conformance list`; a case "
+                     f"file's cases: --suite FILE)")
+
+
+def cmd_show(args) -> int:
+    suite, case = _find_case(args.case_id, args.suite)
+    print(f"case {case.id} (suite {suite})")
+    print(json.dumps({"spec": case.spec.to_json(), "input_shape": list(case.input_shape),
+                      "dtype": case.dtype, "family": case.family, "checks": list(case.checks)},
+                     separators=(", ", ": ")))
+    if case.note:
+        print(f"note: {case.note}")
+    names = _backends(args.backends)
+    results = runner.run([case], names)
+    for r in results:
+        print(f"  {r.backend:<11} {r.check:<15} {r.status:<17} {r.message[:160]}")
+        if r.diagnosis:
+            print(f"  {'':<11} diagnosis: {r.diagnosis}")
+    for r in results:  # one standalone script per target and check that calls the framework
+        if r.backend == registry.REFERENCE or r.check not in REPRODUCIBLE \
+                or r.status == "unsupported":
             continue
-        for case in get_suite(suite):
-            if case.id != args.case_id:
-                continue
-            print(f"case {case.id} (suite {suite})")
-            print(json.dumps({"spec": case.spec.to_json(), "input_shape": list(case.input_shape),
-                              "dtype": case.dtype, "family": case.family, "checks": list(case.checks)},
-                             separators=(", ", ": ")))
-            if case.note:
-                print(f"note: {case.note}")
-            names = _backends(args.backends)
-            results = runner.run([case], names)
-            for r in results:
-                print(f"  {r.backend:<11} {r.check:<15} {r.status:<17} {r.message[:160]}")
-                if r.diagnosis:
-                    print(f"  {'':<11} diagnosis: {r.diagnosis}")
-            for name in names:
-                backend = registry.get(name)
-                if name == registry.REFERENCE or not hasattr(case, "make_upstream"):
-                    continue
-                print(f"\n# --- reproducer: {name} ---")
-                try:
-                    print(backend.reproducer(case, "forward"))
-                except Exception as exc:  # e.g. Unsupported: the framework cannot express it
-                    print(f"# {name} cannot run this case natively: {exc}")
-            return 0
-    raise UsageError(f"no case with id {args.case_id!r} in any suite (see `conformance list`)")
+        print(f"\n# --- reproducer: {r.backend}, {r.check} ({r.status}) ---")
+        try:
+            print(registry.get(r.backend).reproducer(case, r.check))
+        except Exception as exc:  # e.g. Unsupported: the framework cannot express it
+            print(f"# {r.backend} cannot run this case natively: {exc}")
+    return 0
 
 
 def _load(path: str) -> dict[tuple, dict]:
@@ -369,6 +387,7 @@ def cmd_bench(args) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="conformance", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a suite on the backends and write reports/<run>/")
     run.add_argument("--suite", default="default", help="suite name(s), comma-separated")
@@ -388,6 +407,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     show = sub.add_parser("show", help="a case's spec and each backend's outcome")
     show.add_argument("case_id")
     show.add_argument("--backends", default=None)
+    show.add_argument("--suite", default=None,
+                      help="suites or case files to look in (default: every named suite)")
     show.set_defaults(fn=cmd_show)
     bench_p = sub.add_parser("bench", help="benchmarks: ratios against peers timed in the same run")
     bench_p.add_argument("--what", default="reference,scaling,textbook,layers",
@@ -406,10 +427,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep.set_defaults(fn=cmd_report)
     args = parser.parse_args(argv)
     try:
+        packages.ensure()  # ours, even where the current folder has a backends/ or cases/
         return args.fn(args)
     except UsageError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:
+        print(f"conformance: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("conformance: interrupted", file=sys.stderr)
+        return 130
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pooling-conformance")
+    except PackageNotFoundError:  # a checkout on sys.path without an install
+        from conformance import __version__
+
+        return __version__
 
 
 if __name__ == "__main__":

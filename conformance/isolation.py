@@ -26,6 +26,7 @@ DEFAULT_TIMEOUT = 300.0  # seconds per task
 
 def _worker_main(conn: Connection, stderr_path: str, extra: dict[str, str]) -> None:
     """Worker loop: (index, task) in, (index, Result) out; None ends it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(fd, 2)
     from conformance import registry, runner
@@ -95,11 +96,12 @@ class _Worker:
         self.process.join(5)
 
     def close(self) -> None:
-        try:
-            self.conn.send(None)
-        except (BrokenPipeError, OSError):
-            pass
-        self.process.join(5)
+        if self.task is None:  # idle: ask it to end; a busy one (Ctrl-C, timeout) is killed
+            try:
+                self.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+            self.process.join(5)
         self.kill()
         Path(self.stderr).unlink(missing_ok=True)
 

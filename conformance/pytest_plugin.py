@@ -1,20 +1,27 @@
 """pytest plugin (entry point `pytest11`): parity tests, one per case x backend x check x device.
 
 Any test that asks for the `parity_task` fixture is parametrised over the selected suites and
-backends; `parity_result` runs the task and appends its record to `--results`. A recorded known
-divergence is a strict xfail: if the backend starts to agree with the reference the test fails
-(XPASS strict), so an upstream fix is noticed and the entry can be removed.
+backends; `parity_result` runs the task and appends its record to `--conformance-results`. A
+recorded known divergence is a strict xfail: if the backend starts to agree with the reference
+the test fails (XPASS strict), so an upstream fix is noticed and the entry can be removed.
+
+The plugin loads in every pytest session of the environment it is installed in, so it stays
+out of the way: its options are prefixed (`--conformance-suite`, `--conformance-backends`,
+`--conformance-device`, `--conformance-results`), it imports nothing of the suite (no registry,
+no frameworks, no `backends`/`cases` packages) until a test asks for `parity_task` or an option
+is given, and it sets no pytest options (xdist's `-n` included) for anyone. The ini option
+`conformance_backends` sets the default target list (this repository sets "builtin": its own
+tests never pick up third-party targets they were not asked for).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from conformance import known, registry, runner
-from conformance.errors import UsageError
-from conformance.results import ResultWriter
-
 DEFAULT_SUITES = "seeds,smoke,regressions"
+OPTIONS = ("suite", "backends", "device", "results")  # each is --conformance-<name>
 
 
 class KnownDivergenceObserved(AssertionError):
@@ -23,49 +30,77 @@ class KnownDivergenceObserved(AssertionError):
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "pooling conformance parity runs")
-    group.addoption("--backends", default=None,
-                    help="comma-separated backends to test (default: every available one)")
-    group.addoption("--suite", default=DEFAULT_SUITES,
-                    help=f"comma-separated suites (default: {DEFAULT_SUITES})")
-    group.addoption("--device", default="cpu", choices=("cpu", "gpu", "all"),
-                    help="device to run backends on (default: cpu)")
-    group.addoption("--results", default=None, metavar="PATH",
-                    help="append every parity result to this JSON Lines file")
+    group.addoption("--conformance-backends", dest="conformance_backends", default=None,
+                    help="comma-separated targets to test (default: the ini option "
+                         "conformance_backends, else every available one)")
+    group.addoption("--conformance-suite", dest="conformance_suite", default=None,
+                    help=f"comma-separated suites or case files (default: {DEFAULT_SUITES})")
+    group.addoption("--conformance-device", dest="conformance_device", default=None,
+                    choices=("cpu", "gpu", "all"), help="device to run targets on (default: cpu)")
+    group.addoption("--conformance-results", dest="conformance_results", default=None,
+                    metavar="PATH", help="append every parity result to this JSON Lines file")
+    parser.addini("conformance_backends", "default targets of parity tests: a comma-separated "
+                  "list, 'builtin' (the targets this suite ships) or empty (every available)",
+                  default="")
+
+
+def _option(config: pytest.Config, name: str):
+    return config.getoption(f"conformance_{name}", default=None)
 
 
 def _selected_backends(config: pytest.Config) -> tuple[list[str], dict[str, str]]:
-    """(backends to run, unavailable backends -> reason) honouring --backends."""
-    asked = config.getoption("--backends")
+    """(backends to run, unavailable backends -> reason) honouring --conformance-backends."""
+    from conformance import registry
+
+    asked = _option(config, "backends")
     if asked:
         names = [n.strip() for n in asked.split(",") if n.strip()]
         missing = {n: registry.reason(n) for n in names if registry.reason(n)}
         if missing:
             raise pytest.UsageError("requested backend(s) unavailable: " + "; ".join(missing.values()))
         return names, {}
-    unavailable = {n: registry.reason(n) for n in registry.names() if registry.reason(n)}
-    return [n for n in registry.names() if n not in unavailable], unavailable
+    default = config.getini("conformance_backends").strip()
+    if default == "builtin":
+        candidates = registry.builtin()
+    elif default:
+        candidates = [n.strip() for n in default.split(",") if n.strip()]
+    else:
+        candidates = registry.names()
+    unavailable = {n: registry.reason(n) for n in candidates if registry.reason(n)}
+    return [n for n in candidates if n not in unavailable], unavailable
 
 
 def _cases(config: pytest.Config):
-    from cases import get_suite
+    from conformance import packages
+    from conformance.errors import InvalidSpec, UsageError
 
-    out = []
-    for name in config.getoption("--suite").split(","):
-        try:
-            out.extend(get_suite(name.strip()))
-        except UsageError as exc:
-            raise pytest.UsageError(str(exc)) from exc
-    return out
+    try:
+        packages.ensure("cases")
+        from cases import load_suites
+
+        return load_suites(_option(config, "suite") or DEFAULT_SUITES)
+    except (UsageError, InvalidSpec) as exc:
+        raise pytest.UsageError(str(exc)) from exc
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Bad options are usage errors (exit status 4), checked before any collection.
-    if config.getoption("--backends", default=None):
+    config.addinivalue_line(
+        "markers", "parity: conformance parity test generated from a suite (case x target x check)")
+    config.addinivalue_line("markers", "gpu: needs a GPU; skipped cleanly where none is present")
+    # Bad options are usage errors (exit status 4), checked before any collection; nothing is
+    # loaded when none is given.
+    if _option(config, "backends"):
         _selected_backends(config)
-    if config.getoption("--suite", default=None):
+    if _option(config, "suite"):
         _cases(config)
-    path = config.getoption("--results", default=None)
-    config._conformance_writer = ResultWriter(path) if path else None
+    config._conformance_writer = None
+    path = _option(config, "results")
+    if path:
+        from conformance.results import ResultWriter
+
+        if Path(path).is_dir():
+            raise pytest.UsageError(f"--conformance-results {path}: a directory; give a file path")
+        config._conformance_writer = ResultWriter(path)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -77,9 +112,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "parity_task" not in metafunc.fixturenames:
         return
+    from conformance import known, registry, runner
+
     config = metafunc.config
     backends, unavailable = _selected_backends(config)
-    device = config.getoption("--device")
+    device = _option(config, "device") or "cpu"
     devices = ["cpu", "gpu"] if device == "all" else [device]
     params = []
     for case, backend, check, dev in runner.tasks(_cases(config), backends, devices):
@@ -100,7 +137,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 def parity_result(parity_task, request):
-    """Run the parametrised task; the record goes to --results whatever the outcome."""
+    """Run the parametrised task; the record goes to --conformance-results whatever the outcome."""
+    from conformance import runner
+
     result = runner.run_check(*parity_task)
     writer = request.config._conformance_writer
     if writer is not None:

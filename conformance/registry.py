@@ -1,7 +1,9 @@
 """Backend registry: names to lazily imported backend classes.
 
 Built-in backends are dotted strings; third parties add theirs through the entry-point group
-`conformance.backends` (value "module:Class"). Nothing is imported until a backend is asked
+`conformance.backends` (value "module:Class"), or for one process tree (a test, a quick try)
+through the environment variable CONFORMANCE_EXTRA_BACKENDS="name=module:Class,...", which
+worker processes inherit. Nothing is imported until a backend is asked
 for, and an import failure makes that backend unavailable with its reason instead of raising
 ImportError. torch is always imported before tensorflow (importing them the other way round
 has crashed processes with clashing native libraries).
@@ -10,8 +12,10 @@ has crashed processes with clashing native libraries).
 from __future__ import annotations
 
 import importlib
+import os
 from importlib.metadata import entry_points
 
+from conformance import packages
 from conformance.backend import Backend
 from conformance.errors import BackendUnavailable
 
@@ -22,6 +26,7 @@ BUILTIN = {
     "jax": "backends.jax:JaxBackend",
 }
 REFERENCE = "numpy"
+EXTRA_ENV = "CONFORMANCE_EXTRA_BACKENDS"
 _IMPORT_FIRST = {"tensorflow": "torch"}
 
 _loaded: dict[str, Backend] = {}
@@ -36,12 +41,27 @@ def register(name: str, target: str) -> None:
     _failed.pop(name, None)
 
 
+def _from_environment() -> dict[str, str]:
+    out = {}
+    for item in os.environ.get(EXTRA_ENV, "").split(","):
+        name, sep, target = item.strip().partition("=")
+        if sep and name.strip() and ":" in target:
+            out[name.strip()] = target.strip()
+    return out
+
+
 def _targets() -> dict[str, str]:
     targets = dict(BUILTIN)
     for ep in entry_points(group="conformance.backends"):
         targets.setdefault(ep.name, ep.value)
+    targets.update(_from_environment())
     targets.update(_extra)
     return targets
+
+
+def builtin() -> list[str]:
+    """The targets this project ships (its own tests run these unless told otherwise)."""
+    return list(BUILTIN)
 
 
 def names() -> list[str]:
@@ -66,6 +86,8 @@ def get(name: str) -> Backend:
             pass
     module_name, _, cls_name = targets[name].partition(":")
     try:
+        if module_name.partition(".")[0] in packages.SIBLINGS:
+            packages.ensure(module_name.partition(".")[0])
         cls = getattr(importlib.import_module(module_name), cls_name)
         backend = cls()
         backend.version  # noqa: B018 (a broken install fails here, not mid-run)

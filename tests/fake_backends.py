@@ -98,3 +98,51 @@ class SplitTiesBackend(NumpyBackend):
 
     def _vjp(self, spec, x, gy, device, variant=None):
         return super()._vjp(spec, x, gy, device, "grad_split_ties" if spec.op == "max" else variant)
+
+
+class ExactBackend(NumpyBackend):
+    """The reference under another name: a target that agrees everywhere, so that tests of
+    the runner, resume, parallel runs and reports have tasks where no framework is installed."""
+
+    name = "fake-exact"
+
+    def _forward(self, spec, x, device, variant=None):
+        from conformance.errorparity import RawSpec
+        from conformance.errors import InvalidSpec
+
+        if isinstance(spec, RawSpec):  # error parity: react as a strict framework would
+            try:
+                spec = spec.as_poolspec()
+                spec.geometry(x.shape)
+            except InvalidSpec as exc:
+                raise ValueError(f"fake framework rejects the geometry: {exc}") from None
+        return super()._forward(spec, x, device, variant)
+
+
+class ForwardOnlyBackend(NumpyBackend):
+    """Implements `_forward` only, as a third-party inference runtime might."""
+
+    name = "fake-forward-only"
+
+    def _vjp(self, spec, x, gy, device, variant=None):
+        from conformance.backend import Backend
+
+        return Backend._vjp(self, spec, x, gy, device)
+
+
+# name -> "module:Class", for registry.register or CONFORMANCE_EXTRA_BACKENDS (subprocesses)
+FAKES = {
+    "fake-exact": "tests.fake_backends:ExactBackend",
+    "fake-cip-flipped": "tests.fake_backends:CipFlippedBackend",
+    "fake-faulty": "tests.fake_backends:FaultyBackend",
+    "fake-forward-only": "tests.fake_backends:ForwardOnlyBackend",
+}
+
+
+def environment(*names: str) -> dict[str, str]:
+    """os.environ plus CONFORMANCE_EXTRA_BACKENDS naming these fakes, for a subprocess."""
+    import os
+
+    from conformance.registry import EXTRA_ENV
+
+    return {**os.environ, EXTRA_ENV: ",".join(f"{n}={FAKES[n]}" for n in names)}
