@@ -41,6 +41,9 @@ class Variant:
     flush_subnormals: bool = False  # inputs and outputs below the smallest normal become 0
     daz_compare: bool = False  # max compares as if subnormals were 0 but returns them unchanged
     split_ties: bool = False  # max's gradient shared equally by all tied maxima (reduce_max)
+    all_near_max: float | None = None  # max's full gradient wherever |x - max| < this
+    padding_selectable: bool = False  # padding takes part in max's pick as -inf (XLA)
+    neginf_depth0: bool = False  # a -inf window's gradient to depth 0 (PyTorch 3-D NDHWC)
     ops: tuple[str, ...] = ("max", "avg")
 
 
@@ -133,7 +136,8 @@ def _flip_same(spec: PoolSpec):
 
 VARIANTS: dict[str, Variant] = {
     "nan_ignored": Variant("max starting from the lowest finite value, ignoring NaN (windows of "
-                           "NaN or -inf give the lowest finite value)",
+                           "NaN or -inf give the lowest finite value; in bfloat16 float32's, "
+                           "which rounds to -inf)",
                            value_rule="ignore_nan", route_rule="ignore_nan", ops=("max",)),
     "grad_last_nan": Variant("gradient to the last NaN of a window", route_rule="last_nan",
                              ops=("max",)),
@@ -146,6 +150,18 @@ VARIANTS: dict[str, Variant] = {
                              ops=("max",)),
     "grad_split_ties": Variant("gradient split equally between tied maxima (as reduce_max "
                                "does)", split_ties=True, ops=("max",)),
+    "grad_ge_select_padded": Variant("gradient routed by a `>=` select over the padded window, "
+                                     "padding valued -inf: a window of padding and -inf sends its "
+                                     "gradient into the padding (lost); a NaN never keeps the pick",
+                                     route_rule="ge_select", padding_selectable=True, ops=("max",)),
+    "grad_all_near_max": Variant("full gradient to every element within 1e-5 of the window "
+                                 "maximum (NaN dropped): |x - max| < 1e-5, so tied maxima, "
+                                 "near-ties and subnormals all get it, infinities never",
+                                 value_rule="ignore_nan", route_rule="ignore_nan",
+                                 all_near_max=1e-5, ops=("max",)),
+    "grad_neginf_depth0": Variant("gradient of a window whose maximum is -inf sent to depth 0 at "
+                                  "the window's first in-bounds row and column (an index that "
+                                  "lacks its depth term)", neginf_depth0=True, ops=("max",)),
     "zero_sign_ordered": Variant("max orders +0.0 above -0.0 (IEEE maximum) instead of keeping "
                                  "the first of tied zeros", value_rule="pos_zero",
                                  route_rule="pos_zero", ops=("max",)),
@@ -170,16 +186,25 @@ VARIANTS: dict[str, Variant] = {
 
 
 def _max_with_argmax(plan: _Plan, xp: np.ndarray, rule: str = "first",
-                     key: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     key: np.ndarray | None = None,
+                     padding_selectable: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Window maxima and the flat kernel offset of the element picked. `key`, if given, is
-    what the comparisons see (e.g. flushed subnormals); the value returned comes from xp."""
+    what the comparisons see (e.g. flushed subnormals); the value returned comes from xp.
+    With `padding_selectable` padding positions are candidates too, valued -inf (a gradient
+    routed there is lost)."""
     choose = _RULES[rule]
     key = xp if key is None else key
+    if padding_selectable:
+        padded = np.full(key.shape, -np.inf)
+        padded[plan.interior] = key[plan.interior]
+        key = padded
     best = np.zeros(plan.out_shape, dtype=xp.dtype)
     best_key = np.zeros(plan.out_shape, dtype=key.dtype)
     arg = np.full(plan.out_shape, -1, dtype=np.int64)
     with np.errstate(invalid="ignore"):
         for flat, sl, valid in plan.offsets():
+            if padding_selectable:
+                valid = np.ones_like(valid)
             take = valid & choose(key[sl], best_key, arg < 0)
             best = np.where(take, xp[sl], best)
             best_key = np.where(take, key[sl], best_key)
@@ -235,7 +260,7 @@ class NumpyBackend(Backend):
             if xp.dtype == np.int64:
                 return _from_cf(spec, y.astype(x.dtype))
             if v.value_rule == "ignore_nan":  # the scan starts from the lowest finite value
-                lowest = float(ml_dtypes.finfo(np_dtype(dtype)).min)
+                lowest = _lowest(dtype)
                 y = np.where(arg < 0, lowest, np.maximum(y, lowest))
         else:
             y = _average(plan, xp, dtype, v.accumulate)
@@ -260,13 +285,21 @@ class NumpyBackend(Backend):
         gp = np.zeros(plan.padded_shape)
         if spec.op == "max":
             key = _flush(xp, name_of(x.dtype)) if v.daz_compare else None
-            best, arg = _max_with_argmax(plan, xp, v.route_rule, key)
-            if v.split_ties:  # every element equal to the maximum gets an equal share
+            best, arg = _max_with_argmax(plan, xp, v.route_rule, key, v.padding_selectable)
+            if v.all_near_max is not None:  # by subtraction: inf - inf and NaN never qualify
+                best = np.where(arg < 0, _lowest(name_of(x.dtype)), best)
+                with np.errstate(invalid="ignore"):
+                    for _, sl, valid in plan.offsets():
+                        near = np.abs(xp[sl] - best) < v.all_near_max
+                        gp[sl] += np.where(valid & near, g, 0.0)
+            elif v.split_ties:  # every element equal to the maximum gets an equal share
                 hits = [(sl, valid & (xp[sl] == best)) for _, sl, valid in plan.offsets()]
                 count = np.maximum(sum(h.astype(np.float64) for _, h in hits), 1.0)
                 for sl, hit in hits:
                     gp[sl] += np.where(hit, g / count, 0.0)
             else:
+                if v.neginf_depth0 and spec.ndim == 3:
+                    arg = _send_neginf_to_depth0(plan, gp, best, arg, g)
                 for flat, sl, _ in plan.offsets():
                     gp[sl] += np.where(arg == flat, g, 0.0)
         else:
@@ -341,6 +374,28 @@ def _average(plan: _Plan, xp: np.ndarray, dtype: str, accumulate: str | None) ->
         for _, sl, valid in plan.offsets():
             total = (total + np.where(valid, xp[sl], 0.0).astype(acc)).astype(acc)
         return (total / plan.divisor().astype(acc)).astype(np.float64)
+
+
+def _lowest(dtype: str) -> float:
+    """Where a max scan starts when it drops NaN: the dtype's lowest finite value; bfloat16 is
+    computed in float32, whose lowest rounds to -inf in bfloat16."""
+    return -np.inf if dtype == "bfloat16" else float(ml_dtypes.finfo(np_dtype(dtype)).min)
+
+
+def _send_neginf_to_depth0(plan: _Plan, gp: np.ndarray, best: np.ndarray, arg: np.ndarray,
+                           g: np.ndarray) -> np.ndarray:
+    """grad_neginf_depth0: windows whose maximum is -inf add their dy at (depth 0, first
+    in-bounds row, first in-bounds column); returns `arg` with those windows taken out."""
+    firsts = []
+    for gm in plan.geoms:
+        start = np.arange(gm.out) * gm.s - gm.lo
+        steps = (-start + gm.d - 1) // gm.d  # dilation steps to the first in-bounds position
+        firsts.append(np.where(start < 0, start + steps * gm.d, start))
+    hit = (best == -np.inf) & (arg >= 0)
+    for n, c, od, oh, ow in zip(*np.nonzero(hit), strict=True):
+        gd, gh, gw = plan.geoms
+        gp[n, c, gd.lo, firsts[1][oh] + gh.lo, firsts[2][ow] + gw.lo] += g[n, c, od, oh, ow]
+    return np.where(hit, -1, arg)
 
 
 def _flush(a: np.ndarray, dtype: str) -> np.ndarray:

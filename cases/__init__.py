@@ -37,25 +37,25 @@ def _generated(suite: str, groups, seed: int = 0, native: bool = False,
     return cases
 
 
-def smoke() -> list[Case]:
-    """Every pair of axis values at least once (so every value too): about 55 cases."""
-    return _generated("smoke", [(list(AXES), 2)])
+def smoke(seed: int = 0) -> list[Case]:
+    """Every pair of axis values at least once (so every value too): about 70 cases."""
+    return _generated("smoke", [(list(AXES), 2)], seed=seed)
 
 
-def default() -> list[Case]:
+def default(seed: int = 0) -> list[Case]:
     """All pairs plus all triples of the risky group, over the whole space and again over each
     framework's native sub-space (cases/native.py)."""
-    cases = _generated("default", [(list(AXES), 2), (list(RISKY), 3)], native=True,
+    cases = _generated("default", [(list(AXES), 2), (list(RISKY), 3)], seed=seed, native=True,
                        invariants=True)
     extra = error_cases() + witness_cases()
     return cases + [dc_replace(c, suite="default") for c in extra]
 
 
-def full() -> list[Case]:
+def full(seed: int = 0) -> list[Case]:
     """The exhaustive product of the geometry axes (cases/axes.py: GEOMETRY_AXES), invalid
     combinations excluded by rule; layout, dtype, input family and batch are picked per geometry
     by a stable hash, so each of their values meets many geometries, uncorrelated with any axis.
-    Tens of thousands of cases: for nightly runs."""
+    Tens of thousands of cases: for nightly runs. Another seed picks other values and inputs."""
     import hashlib
     import itertools
 
@@ -68,26 +68,35 @@ def full() -> list[Case]:
             continue
         for name in rest:  # a hash of the geometry picks the value: uncorrelated with any axis
             options = AXES[name]
-            start = int(hashlib.sha256(f"{name}|{values}".encode()).hexdigest(), 16)
+            salt = f"{name}|{values}" if seed == 0 else f"{name}|{seed}|{values}"
+            start = int(hashlib.sha256(salt.encode()).hexdigest(), 16)
             for shift in range(len(options)):
                 row[name] = options[(start + shift) % len(options)]
                 if violates(row) is None:
                     break
         if violates(row) is not None:
             continue
-        case = build_case(row, suite="full")
+        case = build_case(row, suite="full", seed=seed)
         if case.id not in seen:
             seen.add(case.id)
             cases.append(case)
     return cases
 
 
-def seeds() -> list[Case]:
-    return seed_cases()
+def seeds(seed: int = 0) -> list[Case]:
+    return seed_cases()  # hand-entered values: no seed
 
 
-def errors() -> list:
+def errors(seed: int = 0) -> list:
     return error_cases()
+
+
+def regressions(seed: int = 0) -> list[Case]:
+    return regression_cases()  # values quoted from the reports
+
+
+def witnesses(seed: int = 0) -> list[Case]:
+    return witness_cases()
 
 
 SUITES: dict[str, tuple[str, Callable[[], list[Case]]]] = {
@@ -96,18 +105,20 @@ SUITES: dict[str, tuple[str, Callable[[], list[Case]]]] = {
     "default": ("2-way + risky 3-way over every axis and each framework's native sub-space, "
                 "invariants, and the error-parity geometries", default),
     "regressions": ("cases from public bug reports, with their links and quoted numbers",
-                    regression_cases),
+                    regressions),
     "full": ("exhaustive product of the geometry axes (nightly)", full),
-    "witnesses": ("one small case per recorded known divergence", witness_cases),
+    "witnesses": ("one small case per recorded known divergence", witnesses),
     "errors": ("invalid and degenerate geometries: how each framework reacts (error_parity)", errors),
 }
 
 
 @cache
-def get_suite(name: str) -> tuple[Case, ...]:
+def get_suite(name: str, seed: int = 0) -> tuple[Case, ...]:
+    """A named suite; `seed` changes the generated suites' sampling and inputs (seed 0 is the
+    published default: the same case ids and input bytes on every machine)."""
     if name not in SUITES:
         raise UsageError(f"unknown suite {name!r}; choose from {', '.join(SUITES)}")
-    cases = SUITES[name][1]()
+    cases = SUITES[name][1](seed)
     ids = [c.id for c in cases]
     dup = {i for i in ids if ids.count(i) > 1}
     assert not dup, f"duplicate case ids in suite {name}: {sorted(dup)}"
@@ -118,7 +129,7 @@ def is_case_file(name: str) -> bool:
     return name.startswith("file:") or name.endswith((".toml", ".json", ".yaml", ".yml"))
 
 
-def load_suites(arg: str) -> list[Case]:
+def load_suites(arg: str, seed: int = 0) -> list[Case]:
     """The one loader of the CLI and the pytest plugin: comma-separated suite names and case
     files (`file:PATH`, or a path ending in .toml/.json/.yaml/.yml), each taken once."""
     from cases.files import load_cases
@@ -128,7 +139,7 @@ def load_suites(arg: str) -> list[Case]:
         if is_case_file(name):
             cases.extend(load_cases(name.removeprefix("file:")))
         else:
-            cases.extend(get_suite(name))
+            cases.extend(get_suite(name, seed))
     if not cases:
         raise UsageError(f"--suite {arg!r}: no cases (choose from {', '.join(SUITES)} or a case file)")
     return cases

@@ -30,7 +30,7 @@ def _c(name, spec, shape, expected, *, dtype="float32", values=None, family=None
 def _seed000():
     x3 = np.arange(9).reshape(1, 1, 3, 3)
     two = np.concatenate([ARANGE16, ARANGE16 + 1], axis=1)
-    src = "seed 000 (D2L pooling notes)"
+    src = "seed 000, notes «池化层 pooling» (after D2L 6.5)"
     return [
         _c("seed000-pool2d-max-2x2", PoolSpec("max", 2, stride=1), (1, 1, 3, 3), [[4, 5], [7, 8]],
            values=x3, note=f"{src}: pool2d(X, (2, 2)) on [[0,1,2],[3,4,5],[6,7,8]]"),
@@ -52,7 +52,7 @@ def _seed000():
 
 
 def _seed001():
-    src = "seed 001 (PyTorch/TensorFlow pooling article)"
+    src = "seed 001, article «池化层的实现: PyTorch、TensorFlow»"
     avg_input = np.array([[2, 3, 4, 6], [1, 5, 8, 7], [7, 8, 6, 7], [9, 6, 5, 3]])
     ints = np.arange(1, 17).reshape(1, 1, 4, 4)
     return [
@@ -103,7 +103,7 @@ def _seed001():
 
 
 def _seed002():
-    src = "seed 002 (D2L 6.5 blog notes)"
+    src = "seed 002, blog notes «Dive Into Deep Learning, D2L 6. ConvolutionNeuronNetwork»"
     return [
         _c("seed002-maxpool2d-3", PoolSpec("max", 3), (1, 1, 4, 4), [[10]],
            checks=("forward", "grad", "default_stride"),
@@ -117,7 +117,7 @@ def _seed002():
 
 
 def _seed003():
-    src = "seed 003 (Microsoft ai-edu 17.5)"
+    src = "seed 003, Microsoft ai-edu «17.5 池化层»"
     x = np.array([[0, 4, 1, 5], [2, 3, 0, 2], [1, 9, 0, 8], [2, 3, 6, 7]]).reshape(1, 1, 4, 4)
     gy = np.array([[1, 2], [3, 4]]).reshape(1, 1, 2, 2)
     max_grad = [[0, 1, 0, 2], [0, 0, 0, 0], [0, 3, 0, 4], [0, 0, 0, 0]]
@@ -142,7 +142,7 @@ def _seed003():
 
 
 def _seed004():
-    src = "seed 004 (pooling overview)"
+    src = "seed 004, overview «池化: 什么是池化»"
     a36 = [[7, 9, 11], [19, 21, 23], [31, 33, 35]]
     return [
         _c("seed004-global-average-pooling", PoolSpec("avg", (4, 4)), (1, 3, 4, 4),

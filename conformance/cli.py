@@ -31,10 +31,10 @@ def _backends(arg: str | None) -> list[str]:
     return names
 
 
-def _suites(arg: str):
+def _suites(arg: str, seed: int = 0):
     from cases import load_suites
 
-    return load_suites(arg)
+    return load_suites(arg, seed)
 
 
 class _Progress:
@@ -113,7 +113,8 @@ def cmd_run(args) -> int:
         args.suite = previous["suite"]
         args.backends = ",".join(previous.get("backend_order") or previous["backends"])
         args.device = previous.get("device", args.device)
-    cases = _suites(args.suite)
+        args.seed = previous.get("seed", 0)
+    cases = _suites(args.suite, args.seed)
     pool = None
     if args.no_isolate:
         backends = _backends(args.backends)
@@ -138,7 +139,7 @@ def cmd_run(args) -> int:
     tasks = list(runner.tasks(cases, backends, devices))
     env = environment(
         info,
-        suite=args.suite, seed=0, run_id=out.name, cases=len(cases), tasks=len(tasks),
+        suite=args.suite, seed=args.seed, run_id=out.name, cases=len(cases), tasks=len(tasks),
         started=datetime.now(UTC).isoformat(timespec="seconds"), cases_hash=cases_hash(cases),
         partial=True, device=args.device, isolated=not args.no_isolate, backend_order=backends,
     )
@@ -393,6 +394,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--suite", default="default", help="suite name(s), comma-separated")
     run.add_argument("--backends", default=None, help="comma-separated (default: all available)")
     run.add_argument("--device", default="cpu", choices=("cpu", "gpu", "all"))
+    run.add_argument("--seed", type=int, default=0,
+                     help="sampling and input seed of the generated suites (default 0, the "
+                          "published one: same ids and input bytes everywhere)")
     run.add_argument("--out", default=None, help="run folder (default: reports/<run-id>)")
     run.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     run.add_argument("--timeout", type=float, default=300.0,

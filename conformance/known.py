@@ -105,6 +105,7 @@ def _static_facts(case: Case) -> dict[str, Any]:
         "count_include_pad": spec.count_include_pad,
         "divisor_override": spec.divisor_override is not None,
         "dilated": any(d != 1 for d in spec.dilation), "layout": spec.layout,
+        "kernel_exceeds_input": any(k > n for k, n in zip(spec.kernel, spatial, strict=True)),
         "dtype": case.dtype, "family": case.family, "suite": case.suite, "case_id": case.id,
         "error_geometry": getattr(case, "name", "") if case.checks == ("error_parity",) else "",
     }
@@ -189,15 +190,24 @@ def load(backend: str, directory: str | None = None) -> tuple[KnownDivergence, .
     return tuple(entries)
 
 
-def find(backend: str, version: str, case: Case, check: str, device: str) -> KnownDivergence | None:
+def find(backend: str, version: str, case: Case, check: str, device: str,
+         status: str | None = None) -> KnownDivergence | None:
+    """The first entry whose condition holds for this case; given the raw `status`, the first
+    one that also expects that status wins (two causes can apply to one case, e.g. an error
+    before an overflow could happen)."""
     entries = load(backend)
     if not entries:
         return None
     facts = case_facts(case, check, device)
+    first = None
     for entry in entries:
+        if first is not None and entry.status != status:
+            continue  # once one entry holds, only one expecting the raw status can still win
         if entry.matches(facts, version):
-            return entry
-    return None
+            if status is None or entry.status == status:
+                return entry
+            first = entry
+    return first
 
 
 def unexercised(results: list[dict[str, Any]]) -> dict[str, list[str]]:

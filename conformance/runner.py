@@ -203,7 +203,8 @@ def diagnose(case: Case, check: str, actual: np.ndarray | None) -> str | None:
 
 def classify(result: Result, case: Case) -> Result:
     """Apply the backend's known-divergence data to a raw result."""
-    entry = known.find(result.backend, result.backend_version, case, result.check, result.device)
+    entry = known.find(result.backend, result.backend_version, case, result.check, result.device,
+                       result.status)
     if entry is None:
         return result
     result.known = entry.summary()

@@ -54,6 +54,11 @@ def test_geometry_classes():
     assert ragged and all(spatial(c)[0] % c.spec.stride[0] != 0 for c in ragged)
     divisible = [c for c in GENERATED if c.axes["shape"] == "divisible"]
     assert all(spatial(c)[0] % c.spec.stride[0] == 0 for c in divisible)
+    overhang = [c for c in GENERATED if c.axes["shape"] == "overhang"]
+    assert overhang and all(c.spec.ceil_mode for c in overhang)
+    for c in overhang:  # a kernel larger than the padded input, computed in ceil mode (issue 9)
+        assert any(g.n + g.lo + g.hi < g.effective_kernel and g.out == 1
+                   for g in c.spec.geometry(c.input_shape)), c.id
     assert {c.input_shape[0] for c in GENERATED} == {1, 2}  # batch 1 and > 1
     strides = {c.axes["stride"]: c for c in GENERATED}
     assert "default_stride" in strides["default"].checks

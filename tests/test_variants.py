@@ -1,0 +1,62 @@
+"""The reference's alternative semantics (diagnosis variants), on hand-worked examples: each
+one computes the rule its text states, so a diagnosis names the right cause."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from conformance import Case, PoolSpec
+from conformance.known import find
+
+INF = np.inf
+
+
+def test_grad_all_near_max_duplicates_ties_and_skips_infinities(ref):
+    spec = PoolSpec("max", 4, layout="channels_last", ndim=1)
+    x = np.array([1.0, 2.0, 2.0, 2.0 - 2**-20]).reshape(1, 4, 1)
+    gy = np.ones((1, 1, 1))
+    assert ref.vjp(spec, x, gy).ravel().tolist() == [0, 1, 0, 0]  # the first maximum
+    assert ref.vjp_variant(spec, x, gy, "grad_all_near_max").ravel().tolist() == [0, 1, 1, 1]
+    x = np.array([INF, 1.0, 2.0, 3.0]).reshape(1, 4, 1)
+    assert ref.vjp_variant(spec, x, gy, "grad_all_near_max").ravel().tolist() == [0, 0, 0, 0]
+
+
+def test_grad_ge_select_padded_loses_a_padding_and_neg_inf_window(ref):
+    spec = PoolSpec("max", 2, stride=1, padding=1, ndim=1)
+    x = np.array([-INF, 1.0, 2.0]).reshape(1, 1, 3)
+    gy = np.ones((1, 1, 4))  # windows (pad, -inf), (-inf, 1), (1, 2), (2, pad)
+    assert ref.vjp(spec, x, gy).ravel().tolist() == [1, 1, 2]
+    assert ref.vjp_variant(spec, x, gy, "grad_ge_select_padded").ravel().tolist() == [0, 1, 2]
+
+
+def test_grad_neginf_depth0_sends_the_gradient_to_depth_zero(ref):
+    spec = PoolSpec("max", (1, 2, 2), stride=(1, 2, 2))
+    x = np.array([1.0, 2.0, 3.0, 4.0, -INF, -INF, -INF, -INF]).reshape(1, 1, 2, 2, 2)
+    gy = np.array([10.0, 20.0]).reshape(1, 1, 2, 1, 1)
+    assert ref.vjp(spec, x, gy).ravel().tolist() == [0, 0, 0, 10, 20, 0, 0, 0]
+    # depth 1's window is all -inf: its 20 lands at depth 0, row 0, column 0
+    assert ref.vjp_variant(spec, x, gy, "grad_neginf_depth0").ravel().tolist() == \
+        [20, 0, 0, 10, 0, 0, 0, 0]
+
+
+def test_nan_ignored_in_bfloat16_starts_from_float32_lowest(ref):
+    spec = PoolSpec("max", 2, ndim=1)
+    case = Case(spec, (1, 1, 4), dtype="bfloat16", family="given",
+                values=np.array([-INF, -INF, np.nan, 1.0]))
+    y = ref.forward_variant(spec, case.make_input(), "nan_ignored").astype(np.float64).ravel()
+    assert y.tolist() == [-INF, 1.0]  # float32's lowest rounds to -inf in bfloat16
+    case32 = Case(spec, (1, 1, 4), family="given", values=np.array([-INF, -INF, np.nan, 1.0]))
+    y32 = ref.forward_variant(spec, case32.make_input(), "nan_ignored").ravel()
+    assert y32.tolist() == [float(np.finfo(np.float32).min), 1.0]
+
+
+def test_an_entry_expecting_the_raw_status_wins():
+    """Two entries hold for one case (torch avg_pool3d raises before its float32 sum could
+    overflow): the one expecting the status the target gave classifies it."""
+    spec = PoolSpec("avg", (3, 3, 3), stride=(3, 3, 3), ceil_mode=True)
+    case = Case(spec, (1, 1, 2, 7, 7), family="near_overflow")
+    version = "2.13.0"
+    first = find("torch", version, case, "forward", "cpu")
+    assert first is not None and first.id == "torch-avg-accumulation-overflow"
+    by_status = find("torch", version, case, "forward", "cpu", status="error")
+    assert by_status is not None and by_status.id == "torch-avg-pool3d-rejects-kernel-larger-than-input"
