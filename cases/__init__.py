@@ -135,14 +135,26 @@ def load_suites(arg: str, seed: int = 0) -> list[Case]:
     from cases.files import load_cases
 
     cases: list[Case] = []
+    first: dict[str, tuple[str, Case]] = {}  # case id -> (where it came from, the case)
     for name in dict.fromkeys(n.strip() for n in arg.split(",") if n.strip()):
-        if is_case_file(name):
-            cases.extend(load_cases(name.removeprefix("file:")))
-        else:
-            cases.extend(get_suite(name, seed))
+        found = load_cases(name.removeprefix("file:")) if is_case_file(name) else get_suite(name, seed)
+        for case in found:
+            if case.id in first:
+                where, other = first[case.id]
+                if _same_case(case, other):
+                    continue  # the same case in two suites runs once
+                raise UsageError(f"case id {case.id!r} of {name} names another case in {where} "
+                                 f"(a different spec, shape, dtype, family or seed); rename it")
+            first[case.id] = (name, case)
+            cases.append(case)
     if not cases:
         raise UsageError(f"--suite {arg!r}: no cases (choose from {', '.join(SUITES)} or a case file)")
     return cases
+
+
+def _same_case(a: Case, b: Case) -> bool:
+    return (a.spec, a.input_shape, a.dtype, a.family, a.seed) == (
+        b.spec, b.input_shape, b.dtype, b.family, b.seed)
 
 
 def coverage(cases: list[Case] | tuple[Case, ...], native: bool = False) -> list[Coverage]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.case import Case
-from conformance.errors import InvalidSpec, UsageError
+from conformance.errors import InvalidSpec, UsageError, shorten
 from conformance.spec import PoolSpec
 
 SPEC_KEYS = ("op", "kernel", "stride", "padding", "dilation", "ceil_mode", "count_include_pad",
@@ -35,26 +35,78 @@ CASE_KEYS = ("name", "input_shape", "dtype", "family", "seed", "checks")
 ALLOWED = SPEC_KEYS + CASE_KEYS
 
 
+# Bounds on what a case file may be or expand to: no file can cost minutes or gigabytes.
+MAX_FILE_BYTES = 1 << 20  # 1 MiB of text
+MAX_VALUES = 100_000  # values after YAML aliases are expanded
+MAX_DEPTH = 16  # nesting levels (a case needs 4: file, case list, case, padding pairs)
+MAX_ALIASES = 1_000  # YAML alias uses
+FORMATS = {".toml": "TOML", ".json": "JSON", ".yaml": "YAML", ".yml": "YAML"}
+
+
+def _yaml_load(text: str) -> Any:
+    import yaml
+
+    class BoundedLoader(yaml.SafeLoader):
+        """SafeLoader that stops at MAX_ALIASES alias uses (the billion-laughs bomb)."""
+
+        aliases = 0
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_ALIASES:
+                    raise yaml.YAMLError(f"more than {MAX_ALIASES} alias uses")
+            return super().compose_node(parent, index)
+
+    # a SafeLoader subclass: no tags, no Python objects
+    return yaml.load(text, Loader=BoundedLoader)
+
+
 def _parse(path: Path, text: str) -> Any:
     suffix = path.suffix.lower()
+    fmt = FORMATS.get(suffix)
+    if fmt is None:
+        raise UsageError(f"{path}: unknown case-file type {shorten(repr(suffix))}; allowed .toml, "
+                         f".json, .yaml, .yml")
     try:
-        if suffix == ".toml":
-            return tomllib.loads(text)
-        if suffix == ".json":
-            return json.loads(text)
-        if suffix in (".yaml", ".yml"):
-            import yaml
-
-            return yaml.safe_load(text)
+        if fmt == "TOML":
+            data = tomllib.loads(text)
+        elif fmt == "JSON":
+            data = json.loads(text)
+        else:
+            data = _yaml_load(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+        raise UsageError(f"{path}: not valid TOML: {shorten(str(exc))}") from None
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        raise UsageError(f"{path}:{exc.lineno}: not valid JSON: {shorten(exc.msg)}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: not valid {fmt} for a case file: nested too deeply") from None
     except Exception as exc:  # yaml.YAMLError and its subclasses carry a line mark
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
-        raise UsageError(f"{path}{where}: not valid YAML: {exc}".splitlines()[0]) from None
-    raise UsageError(f"{path}: unknown case-file type {suffix!r}; allowed .toml, .json, .yaml, .yml")
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"{path}{where}: not valid YAML: {shorten(first)}") from None
+    _check_bounds(path, fmt, data)
+    return data
+
+
+def _check_bounds(path: Path, fmt: str, data: Any) -> None:
+    """Walk the parsed data once, counting values as they would be expanded (a YAML alias
+    counts each time it is used) and nesting, and stop at the bounds."""
+    stack, count = [(data, 1)], 0
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise UsageError(f"{path}: the {fmt} expands to more than {MAX_VALUES} values "
+                             f"(aliases included); a case file may hold at most that")
+        if depth > MAX_DEPTH:
+            raise UsageError(f"{path}: the {fmt} nests deeper than {MAX_DEPTH} levels; a case "
+                             f"file needs at most 4")
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for pair in value.items() for item in pair)
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
 
 
 def _case_lines(path: Path, text: str) -> list[int]:
@@ -68,9 +120,12 @@ def _case_lines(path: Path, text: str) -> list[int]:
 def load_cases(path: str | Path, suite: str | None = None) -> list[Case]:
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UsageError(f"{path}: {size} bytes; a case file may have at most {MAX_FILE_BYTES}")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the case file ({exc})") from None
+        raise UsageError(f"{path}: cannot read the case file ({shorten(str(exc))})") from None
     data = _parse(path, text)
     if not isinstance(data, dict) or not isinstance(data.get("case"), list) or not data["case"]:
         raise UsageError(f"{path}: expected a non-empty list of cases under the key 'case'")
@@ -84,7 +139,8 @@ def load_cases(path: str | Path, suite: str | None = None) -> list[Case]:
             raise UsageError(f"{where}: each case is a table of fields, got {type(raw).__name__}")
         unknown = sorted(set(raw) - set(ALLOWED))
         if unknown:
-            raise UsageError(f"{where}: unknown field(s) {unknown}; allowed {list(ALLOWED)}")
+            raise UsageError(f"{where}: unknown field(s) {shorten(repr(unknown))}; allowed "
+                             f"{list(ALLOWED)}")
         if "input_shape" not in raw:
             raise UsageError(f"{where}: input_shape is required")
         try:
@@ -109,7 +165,7 @@ def load_cases(path: str | Path, suite: str | None = None) -> list[Case]:
         except InvalidSpec as exc:
             raise UsageError(f"{where}: {exc}") from None
         except TypeError as exc:  # an unhashable or otherwise unusable value
-            raise UsageError(f"{where}: {exc}") from None
+            raise UsageError(f"{where}: {shorten(str(exc))}") from None
         if case.id in seen:
             raise UsageError(f"{where}: duplicate case id {case.id!r}")
         seen.add(case.id)

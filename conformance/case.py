@@ -31,6 +31,7 @@ FAMILIES = {
     "given": "values written out by hand in the case",
 }
 MAX_ELEMENTS = 2**28  # a guard against typos in hand-written case files (1 GiB of float32)
+MAX_WINDOW = 2**16  # window positions: the reference loops over them (global 256x256 fits)
 CHECKS = ("forward", "grad", "default_stride", "error_parity", "invariant", "determinism")
 
 
@@ -61,8 +62,10 @@ class Case:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_shape", tuple(self.input_shape))
+        if not isinstance(self.dtype, str):
+            raise InvalidSpec("dtype", self.dtype, "a dtype name, e.g. 'float32'")
         np_dtype(self.dtype)  # validates the name
-        if self.family not in FAMILIES:
+        if not isinstance(self.family, str) or self.family not in FAMILIES:
             raise InvalidSpec("family", self.family, f"one of {tuple(FAMILIES)}")
         if not is_float(self.dtype):
             if self.spec.op == "avg":
@@ -72,9 +75,10 @@ class Case:
                 raise InvalidSpec("family", self.family, f"a family representable in {self.dtype}")
         if (self.family == "given") != (self.values is not None):
             raise InvalidSpec("values", "...", "values exactly when family='given'")
-        self.spec.geometry(self.input_shape)  # raises InvalidSpec for impossible geometry
         if int(np.prod(self.input_shape, dtype=np.float64)) > MAX_ELEMENTS:
             raise InvalidSpec("input_shape", self.input_shape, f"at most {MAX_ELEMENTS} elements")
+        geoms = self.spec.geometry(self.input_shape)  # InvalidSpec for impossible geometry
+        _check_cost(self.spec, self.input_shape, geoms)
         if self.checks is None:
             checks = ("forward", "grad") if is_float(self.dtype) else ("forward",)
             object.__setattr__(self, "checks", checks)
@@ -133,6 +137,21 @@ class Case:
         rng = self.rng("upstream")
         gy = rng.standard_normal(self.output_shape)
         return gy.astype(np_dtype(self.dtype))
+
+
+def _check_cost(spec, input_shape, geoms) -> None:
+    """Bound what a case may cost the reference, so that no case file can hang a run: the
+    window (the reference loops over its positions) and the padded input it allocates."""
+    window = int(np.prod([g.k for g in geoms], dtype=np.float64))
+    if window > MAX_WINDOW:
+        raise InvalidSpec("kernel", spec.kernel, f"at most {MAX_WINDOW} window positions in all "
+                          f"(the reference's cost bound); this one has {window}")
+    lead = int(np.prod(input_shape, dtype=np.float64)) // max(1, int(np.prod([g.n for g in geoms])))
+    padded = lead * int(np.prod([g.lo + max(g.n + g.hi, (g.out - 1) * g.s + g.effective_kernel - g.lo)
+                                 for g in geoms], dtype=np.float64))
+    if padded > MAX_ELEMENTS:
+        raise InvalidSpec("padding", spec.padding, f"a padded input of at most {MAX_ELEMENTS} "
+                          f"elements (the reference's memory bound); this one has {padded}")
 
 
 def _extreme(rng: np.random.Generator, size: int, dtype: str, family: str) -> np.ndarray:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conformance import packages, registry, runner
+from conformance import packages, registry, runfolder, runner
 from conformance.errors import BackendUnavailable, UsageError
 from conformance.results import FAILING, ResultWriter, environment
 
@@ -86,35 +87,120 @@ def cases_hash(cases) -> str:
     return digest.hexdigest()[:16]
 
 
-def _read_done(path: Path) -> list[dict]:
-    """Records of an interrupted run; a torn last line (killed mid-write) is dropped."""
-    if not path.exists():
-        return []
-    good, lines = [], path.read_text(encoding="utf-8").splitlines()
-    for i, line in enumerate(lines):
-        try:
-            good.append(json.loads(line))
-        except json.JSONDecodeError:
-            if i != len(lines) - 1:
-                raise UsageError(f"{path}:{i + 1}: not a JSON record; cannot resume") from None
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in good), encoding="utf-8")
-    tmp.replace(path)
-    return good
+def _resume_settings(args) -> dict:
+    """--resume takes suite, targets, device and seed from the folder; giving them again is a
+    usage error rather than silently ignored."""
+    given = [f"--{name}" for name in ("suite", "backends", "out", "seed", "device", "shard")
+             if getattr(args, name, None) is not None]
+    if given:
+        raise UsageError(f"--resume takes {', '.join(given)} from the run folder; drop "
+                         f"{'them' if len(given) > 1 else 'it'} (or start a new run)")
+    previous = runfolder.read_environment(args.resume)
+    try:
+        args.suite = previous["suite"]
+        args.backends = ",".join(previous.get("backend_order") or previous["backends"])
+        args.device = previous.get("device", "cpu")
+        args.seed = int(previous.get("seed", 0))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"{args.resume}: environment.json lacks {exc} (not resumable)") from None
+    return previous
+
+
+def _check_resumable(folder: Path, previous: dict, env: dict, tasks: list, done: list[dict],
+                     retry_crashed: bool) -> list[dict]:
+    """The records already there must be this run's: same cases (hash), same target versions,
+    keys among the tasks, no duplicates. Returns the records to keep."""
+    if previous.get("cases_hash") != env["cases_hash"]:
+        raise UsageError(f"--resume {folder}: its records were made from other cases (case/input "
+                         f"hash {previous.get('cases_hash')}, here {env['cases_hash']}); start a "
+                         f"new run")
+    for name, info in env["backends"].items():
+        before = (previous.get("backends") or {}).get(name, {}).get("version")
+        if before != info.get("version"):
+            raise UsageError(f"--resume {folder}: {name} is {info.get('version')} here, the "
+                             f"records were made with {before}; start a new run")
+    wanted = {(t[0].id, t[1], t[2], t[3]) for t in tasks}
+    seen: set = set()
+    for r in done:
+        k = runfolder.key(r)
+        if k not in wanted:
+            raise UsageError(f"--resume {folder}: a record ({' / '.join(k)}) is not a task of "
+                             f"this run (another suite's?); start a new run")
+        if k in seen:
+            raise UsageError(f"--resume {folder}: the record {' / '.join(k)} appears twice; the "
+                             f"folder was written by two runs; start a new run")
+        seen.add(k)
+    if retry_crashed:
+        return [r for r in done if r["status"] not in ("crash", "timeout")]
+    return done
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not allowed: a finite number of seconds > 0")
+    return value
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed: 1 or more worker processes")
+    return value
+
+
+WORKER_MEMORY = 1.2e9  # bytes a worker with every framework loaded may take (measured peak)
+
+
+def _cap_jobs(jobs: int) -> int:
+    """No more workers than the memory holds (about 1.2 GB each with every framework)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            info = dict(line.split(":", 1) for line in fh)
+        available = int(info["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return jobs
+    most = max(1, int(available // WORKER_MEMORY))
+    if jobs > most:
+        print(f"conformance: --jobs {jobs} would need about {jobs * WORKER_MEMORY / 1e9:.1f} GB; "
+              f"{available / 1e9:.1f} GB are available: using --jobs {most}", file=sys.stderr)
+        return most
+    return jobs
 
 
 def cmd_run(args) -> int:
-    if args.resume:
-        out = Path(args.resume)
-        env_path = out / "environment.json"
-        if not env_path.exists():
-            raise UsageError(f"--resume {out}: no environment.json there (not a run folder)")
-        previous = json.loads(env_path.read_text())
-        args.suite = previous["suite"]
-        args.backends = ",".join(previous.get("backend_order") or previous["backends"])
-        args.device = previous.get("device", args.device)
-        args.seed = previous.get("seed", 0)
+    if args.retry_crashed and not args.resume:
+        raise UsageError("--retry-crashed goes with --resume RUN_DIR")
+    previous = _resume_settings(args) if args.resume else None
+    args.suite = args.suite or "default"
+    args.device = args.device or "cpu"
+    args.seed = args.seed or 0
+    jobs = _cap_jobs(args.jobs)
+    if args.no_isolate:
+        print("conformance: --no-isolate runs every call in this process without a time limit "
+              "(--timeout applies to isolated runs only); a hung call hangs the run",
+              file=sys.stderr)
     cases = _suites(args.suite, args.seed)
+    run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + f"-{args.suite.replace(',', '+')}"
+    out = Path(args.resume or args.out or Path("reports") / run_id)
+    runfolder.prepare(out)
+    with runfolder.owned(out):
+        if not args.resume:
+            held = runfolder.holds_records(out)
+            if held and not args.replace:
+                raise UsageError(f"--out {out} holds another run's {held} records; finish it with "
+                                 f"--resume {out}, or pass --replace to start afresh there")
+            runfolder.clear(out)  # and the old report files with them
+        return _run_in(out, args, cases, jobs, previous)
+
+
+def _run_in(out: Path, args, cases, jobs: int, previous: dict | None) -> int:
     pool = None
     if args.no_isolate:
         backends = _backends(args.backends)
@@ -123,24 +209,34 @@ def cmd_run(args) -> int:
     else:  # the frameworks load in the workers only
         from conformance.isolation import WorkerPool
 
-        pool = WorkerPool(args.jobs, args.timeout)
+        pool = WorkerPool(jobs, args.timeout)
         asked = [n.strip() for n in args.backends.split(",") if n.strip()] if args.backends else None
-        probed = pool.probe(asked)
+        try:
+            probed = pool.probe(asked)
+        except BaseException:
+            pool.close()
+            raise
         missing = [v["reason"] for v in probed.values() if "reason" in v]
         if asked and missing:
             pool.close()
             raise UsageError(f"--backends: {'; '.join(missing)}")
         backends = [n for n, v in probed.items() if "reason" not in v]
         info = {n: probed[n] for n in backends}
+    try:
+        return _execute_run(out, args, cases, backends, info, pool, previous)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _execute_run(out: Path, args, cases, backends, info, pool, previous) -> int:
     devices = ["cpu", "gpu"] if args.device == "all" else [args.device]
-    run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + f"-{args.suite.replace(',', '+')}"
-    out = Path(args.resume or args.out or Path("reports") / run_id)
-    out.mkdir(parents=True, exist_ok=True)
     tasks = list(runner.tasks(cases, backends, devices))
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     env = environment(
         info,
         suite=args.suite, seed=args.seed, run_id=out.name, cases=len(cases), tasks=len(tasks),
-        started=datetime.now(UTC).isoformat(timespec="seconds"), cases_hash=cases_hash(cases),
+        started=now, cases_hash=cases_hash(cases),
         partial=True, device=args.device, isolated=not args.no_isolate, backend_order=backends,
     )
     if any(s.strip() in ("smoke", "default") for s in args.suite.split(",")):
@@ -150,18 +246,27 @@ def cmd_run(args) -> int:
         env["coverage"] = [str(c) for c in coverage(generated, native="default" in args.suite)]
         for line in env["coverage"]:
             print(f"coverage: {line}", file=sys.stderr)
-    results_path = out / "results.jsonl"
-    if args.resume:
-        done = _read_done(results_path)
-        keys = {(r["case_id"], r["backend"], r["check"], r["device"]) for r in done}
+    results_path = out / runfolder.RESULTS
+    earlier = 0.0
+    if previous is not None:
+        done = runfolder.read_records(results_path, repair=True)
+        kept = _check_resumable(out, previous, env, tasks, done, args.retry_crashed)
+        if len(kept) != len(done):  # --retry-crashed: those records are computed again
+            runfolder.atomic_write(results_path, "".join(json.dumps(r, sort_keys=True) + "\n"
+                                                         for r in kept))
+        keys = {runfolder.key(r) for r in kept}
         before = len(tasks)
         tasks = [t for t in tasks if (t[0].id, t[1], t[2], t[3]) not in keys]
-        print(f"resuming: {before - len(tasks)} of {before} records already there", file=sys.stderr)
-        failing = sum(r["status"] in FAILING for r in done)
+        print(f"resuming: {before - len(tasks)} of {before} records already there"
+              + (f" ({len(done) - len(kept)} crash/timeout records to retry)"
+                 if len(kept) != len(done) else ""), file=sys.stderr)
+        failing = sum(r["status"] in FAILING for r in kept)
+        env["started"] = previous.get("started", now)  # the run's start, not this segment's
+        env["resumed"] = [*previous.get("resumed", []), now]
+        earlier = float(previous.get("seconds") or 0.0)
     else:
-        results_path.unlink(missing_ok=True)  # a new run into an old folder starts afresh
         failing = 0
-    _write_env(out, env)
+    runfolder.write_environment(out, env)
     start = time.perf_counter()
     progress = _Progress(len(tasks))
     try:
@@ -172,15 +277,15 @@ def cmd_run(args) -> int:
                 progress.tick(result)
                 failing += result.status in FAILING
     except KeyboardInterrupt:
+        env["seconds"] = round(earlier + time.perf_counter() - start, 2)
+        runfolder.write_environment(out, env)
         raise Interrupted(f"interrupted; the records so far are kept in {out} "
                           f"(finish with: conformance run --resume {out})") from None
     finally:
         progress.close()
-        if pool is not None:
-            pool.close()
-    env["seconds"] = round(time.perf_counter() - start, 2)
+    env["seconds"] = round(earlier + time.perf_counter() - start, 2)  # every segment together
     env["partial"] = False
-    _write_env(out, env)
+    runfolder.write_environment(out, env)
     from conformance.report import write_report
 
     print(write_report(out))
@@ -218,12 +323,6 @@ def _execute(tasks, jobs: int):
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint) as pool:
         yield from pool.map(_run_task, tasks, chunksize=max(1, len(tasks) // (jobs * 8)))
-
-
-def _write_env(out: Path, env: dict) -> None:
-    tmp = out / "environment.json.tmp"
-    tmp.write_text(json.dumps(env, indent=2, sort_keys=True))
-    tmp.replace(out / "environment.json")
 
 
 def cmd_list(args) -> int:
@@ -289,13 +388,18 @@ def cmd_show(args) -> int:
 
 
 def _load(path: str) -> dict[tuple, dict]:
-    from conformance.results import read_results
-
-    p = Path(path)
-    p = p / "results.jsonl" if p.is_dir() else p
+    p = runfolder.results_path(path)
     if not p.exists():
         raise UsageError(f"{path}: no results.jsonl there")
-    return {(r["case_id"], r["backend"], r["check"], r["device"]): r for r in read_results(p)}
+    return {runfolder.key(r): r for r in runfolder.read_records(p)}
+
+
+def _partial(path: str) -> bool:
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    try:
+        return bool(runfolder.read_environment(folder).get("partial"))
+    except UsageError:
+        return False
 
 
 def cmd_diff(args) -> int:
@@ -310,7 +414,10 @@ def cmd_diff(args) -> int:
             continue
         line = f"{key[0]}  {key[1]} {new.get(key, old.get(key, {})).get('backend_version', '')}  " \
                f"{key[2]} [{key[3]}]: {a} -> {b}"
-        if b not in quiet and b != "missing" and (a in quiet or a == "missing"):
+        # new: a failing status where there was none (a known divergence turning into a
+        # mismatch or an error counts), or any divergence where there was a quiet result
+        if (b in FAILING and a not in FAILING) or (
+                b not in quiet and b != "missing" and (a in quiet or a == "missing")):
             appeared.append(line)
         elif a not in quiet and a != "missing" and b == "pass":
             fixed.append(line)
@@ -320,7 +427,10 @@ def cmd_diff(args) -> int:
         print(f"{title}: {len(lines)}")
         for line in lines:
             print(f"  {line}")
-    return 1 if appeared else 0
+    partial = _partial(args.new)
+    if partial:
+        print(f"{args.new} is a PARTIAL run: missing records are not comparable")
+    return 1 if appeared or partial else 0
 
 
 def cmd_report(args) -> int:
@@ -328,34 +438,44 @@ def cmd_report(args) -> int:
     from conformance.report import write_report
 
     out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    merged_env: dict = {"run_id": out.name, "suite": set(), "backends": {}, "merged_from": []}
-    lines = []
-    for src in args.runs:
-        folder = Path(src)
-        path = folder / "results.jsonl" if folder.is_dir() else folder
+    sources = [runfolder.results_path(src) for src in args.runs]
+    for src, path in zip(args.runs, sources, strict=True):
         if not path.exists():
             raise UsageError(f"{src}: no results.jsonl there")
-        lines.extend(line for line in path.read_text().splitlines() if line.strip())
-        env_path = path.parent / "environment.json"
-        if env_path.exists():
-            env = json.loads(env_path.read_text())
-            merged_env["suite"].add(env.get("suite", ""))
-            merged_env["backends"].update(env.get("backends", {}))
-            merged_env["merged_from"].append(str(path.parent))
-            for key in ("python", "platform", "host", "seed"):
-                merged_env.setdefault(key, env.get(key))
+        if path.parent.resolve() == out.resolve():
+            raise UsageError(f"-o {out} is one of the runs to merge; choose another folder "
+                             f"(it would overwrite that run)")
+    runfolder.prepare(out)
+    merged_env: dict = {"run_id": out.name, "suite": set(), "backends": {}, "merged_from": [],
+                        "partial": False, "partial_sources": []}
+    unique: dict[tuple, dict] = {}  # the reference runs in every environment: keep one record
+    for path in sources:
+        for r in runfolder.read_records(path):
+            unique[(*runfolder.key(r), r.get("backend_version"))] = r
+        try:
+            env = runfolder.read_environment(path.parent)
+        except UsageError:
+            continue
+        merged_env["suite"].add(env.get("suite", ""))
+        for name, info in (env.get("backends") or {}).items():
+            versions = merged_env["backends"].setdefault(name, {"version": "", "devices": []})
+            seen = [v for v in versions["version"].split(", ") if v]
+            if info.get("version") and info["version"] not in seen:
+                seen.append(info["version"])
+            versions["version"] = ", ".join(seen)
+            versions["devices"] = sorted(set(versions["devices"]) | set(info.get("devices", [])))
+        merged_env["merged_from"].append(str(path.parent))
+        if env.get("partial"):
+            merged_env["partial"] = True
+            merged_env["partial_sources"].append(str(path.parent))
+        for key in ("python", "platform", "host", "seed"):
+            merged_env.setdefault(key, env.get(key))
     merged_env["suite"] = ",".join(sorted(s for s in merged_env["suite"] if s))
-    unique: dict[tuple, str] = {}  # the reference runs in every environment: keep one record
-    for line in lines:
-        r = json.loads(line)
-        unique[(r["case_id"], r["backend"], r.get("backend_version"), r["check"], r["device"])] = line
-    lines = list(unique.values())
-    tmp = out / "results.jsonl.tmp"
-    tmp.write_text("\n".join(lines) + ("\n" if lines else ""))
-    tmp.replace(out / "results.jsonl")
-    (out / "environment.json").write_text(json.dumps(merged_env, indent=2, sort_keys=True))
-    print(write_report(out))
+    with runfolder.owned(out):
+        runfolder.atomic_write(out / runfolder.RESULTS,
+                               "".join(json.dumps(r, sort_keys=True) + "\n" for r in unique.values()))
+        runfolder.write_environment(out, merged_env)
+        print(write_report(out))
     print(f"report:  {out / 'report.html'}")
     return 0
 
@@ -391,20 +511,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a suite on the backends and write reports/<run>/")
-    run.add_argument("--suite", default="default", help="suite name(s), comma-separated")
+    run.add_argument("--suite", default=None,
+                     help="suite names and case files, comma-separated (default: default)")
     run.add_argument("--backends", default=None, help="comma-separated (default: all available)")
-    run.add_argument("--device", default="cpu", choices=("cpu", "gpu", "all"))
-    run.add_argument("--seed", type=int, default=0,
+    run.add_argument("--device", default=None, choices=("cpu", "gpu", "all"),
+                     help="device (default: cpu)")
+    run.add_argument("--seed", type=int, default=None,
                      help="sampling and input seed of the generated suites (default 0, the "
                           "published one: same ids and input bytes everywhere)")
     run.add_argument("--out", default=None, help="run folder (default: reports/<run-id>)")
-    run.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
-    run.add_argument("--timeout", type=float, default=300.0,
+    run.add_argument("--replace", action="store_true",
+                     help="start afresh in an --out folder that holds another run's records")
+    run.add_argument("--jobs", type=_jobs, default=1,
+                     help="worker processes (default 1; capped by the memory available)")
+    run.add_argument("--timeout", type=_positive_seconds, default=300.0,
                      help="seconds per case x check before its worker is killed (status timeout)")
     run.add_argument("--no-isolate", action="store_true",
-                     help="run backends in this process (faster start; a crash ends the run)")
+                     help="run backends in this process (faster start; no time limit; a crash "
+                          "ends the run)")
     run.add_argument("--resume", default=None, metavar="RUN_DIR",
-                     help="finish an interrupted run in RUN_DIR without redoing its records")
+                     help="finish an interrupted run in RUN_DIR without redoing its records "
+                          "(checks that they are this run's)")
+    run.add_argument("--retry-crashed", action="store_true",
+                     help="with --resume: compute crash and timeout records again")
     run.set_defaults(fn=cmd_run)
     lst = sub.add_parser("list", help="backends (available or why not) and suites")
     lst.set_defaults(fn=cmd_list)
@@ -442,6 +571,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("conformance: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a folder that vanished, permissions
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"conformance: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
 
 
 def _version() -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -22,6 +23,26 @@ from pathlib import Path
 from conformance.results import Result
 
 DEFAULT_TIMEOUT = 300.0  # seconds per task
+FOLDER_PREFIX = "conformance-workers-"  # + the owning run's pid: stale ones are recognisable
+
+
+def _remove_stale_folders() -> None:
+    """Worker folders left by runs that were killed (kill -9 leaves no chance to clean up)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        pid = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _worker_main(conn: Connection, stderr_path: str, extra: dict[str, str]) -> None:
@@ -131,7 +152,8 @@ class WorkerPool:
         self.extra = dict(registry._extra) | dict(extra_backends or {})
         self.timeout = timeout
         self.ctx = multiprocessing.get_context("spawn")
-        self.folder = tempfile.mkdtemp(prefix="conformance-workers-")
+        _remove_stale_folders()
+        self.folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
         self.workers = [_Worker(self.ctx, self.extra, self.folder) for _ in range(max(1, jobs))]
 
     def probe(self, names: list[str] | None = None) -> dict[str, dict]:
@@ -144,9 +166,7 @@ class WorkerPool:
     def close(self) -> None:
         for w in self.workers:
             w.close()
-        for leftover in Path(self.folder).glob("*"):
-            leftover.unlink(missing_ok=True)
-        Path(self.folder).rmdir()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def run(self, tasks: list) -> Iterator[Result]:
         """Yield one Result per task, in task order."""
@@ -189,7 +209,7 @@ class WorkerPool:
                 if result.status in ("crash", "timeout"):
                     from conformance.runner import classify
 
-                    result = classify(result, tasks[next_out][0])
+                    result = classify(result, tasks[next_out][0], reference=False)
                 yield result
                 next_out += 1
 

@@ -72,13 +72,13 @@ def differs_under(case: Case, check: str, variant: str) -> bool:
 class Facts(dict):
     """Case facts; `differs_under` is computed only when an entry asks for it."""
 
-    def __init__(self, case: Case, check: str, values: dict[str, Any]):
+    def __init__(self, case: Case, check: str, values: dict[str, Any], reference: bool = True):
         super().__init__(values)
-        self.case, self.check = case, check
+        self.case, self.check, self.reference = case, check, reference
 
     def variant_differs(self, variant: str) -> bool:
-        if self.check not in ("forward", "grad", "default_stride"):
-            return False
+        if self.check not in ("forward", "grad", "default_stride") or not self.reference:
+            return False  # without the reference (a crashed task's parent) no variant holds
         # default_stride computes the forward pass (with stride = kernel, the case's own stride)
         check = "forward" if self.check == "default_stride" else self.check
         return differs_under(self.case, check, variant)
@@ -111,8 +111,11 @@ def _static_facts(case: Case) -> dict[str, Any]:
     }
 
 
-def case_facts(case: Case, check: str, device: str) -> Facts:
-    return Facts(case, check, {**_static_facts(case), "check": check, "device": device})
+def case_facts(case: Case, check: str, device: str, reference: bool = True) -> Facts:
+    """The facts entries match on; `reference=False` never runs the reference (entries that
+    need `differs_under` then do not match)."""
+    return Facts(case, check, {**_static_facts(case), "check": check, "device": device},
+                 reference)
 
 
 @dataclass(frozen=True)
@@ -191,14 +194,14 @@ def load(backend: str, directory: str | None = None) -> tuple[KnownDivergence, .
 
 
 def find(backend: str, version: str, case: Case, check: str, device: str,
-         status: str | None = None) -> KnownDivergence | None:
+         status: str | None = None, reference: bool = True) -> KnownDivergence | None:
     """The first entry whose condition holds for this case; given the raw `status`, the first
     one that also expects that status wins (two causes can apply to one case, e.g. an error
     before an overflow could happen)."""
     entries = load(backend)
     if not entries:
         return None
-    facts = case_facts(case, check, device)
+    facts = case_facts(case, check, device, reference)
     first = None
     for entry in entries:
         if first is not None and entry.status != status:

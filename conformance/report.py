@@ -17,7 +17,8 @@ import jinja2
 import pandas as pd
 
 from conformance.compare import TOLERANCE_ULPS
-from conformance.results import FAILING, STATUSES, read_results
+from conformance.results import FAILING, STATUSES
+from conformance.runfolder import atomic_write, read_environment, read_records
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("conformance", "templates"),
@@ -111,37 +112,41 @@ def write_junit(records: list[dict], path: Path) -> None:
     for label, items in by_backend.items():
         failures = sum(r["status"] in FAILING for r in items)
         skipped = sum(r["status"] == "unsupported" for r in items)
-        suite = ET.SubElement(suites, "testsuite", name=label, tests=str(len(items)),
+        suite = ET.SubElement(suites, "testsuite", name=_xml(label), tests=str(len(items)),
                               failures=str(failures), skipped=str(skipped))
         for r in items:
-            case = ET.SubElement(suite, "testcase", classname=f"{label}.{r['check']}",
-                                 name=f"{r['case_id']}[{r['device']}]", time=str(r.get("seconds", 0)))
+            case = ET.SubElement(suite, "testcase", classname=_xml(f"{label}.{r['check']}"),
+                                 name=_xml(f"{r['case_id']}[{r['device']}]"),
+                                 time=str(r.get("seconds", 0)))
             if r["status"] in FAILING:
-                ET.SubElement(case, "failure", message=r["status"]).text = r["message"]
+                ET.SubElement(case, "failure", message=_xml(r["status"])).text = _xml(r["message"])
             elif r["status"] == "unsupported":
-                ET.SubElement(case, "skipped", message=r["message"][:500])
+                ET.SubElement(case, "skipped", message=_xml(r["message"][:500]))
             elif r["status"] == "known_divergence":
-                ET.SubElement(case, "system-out").text = r["message"]
+                ET.SubElement(case, "system-out").text = _xml(r["message"])
     tmp = path.with_suffix(".tmp")
     ET.ElementTree(suites).write(tmp, encoding="utf-8", xml_declaration=True)
     tmp.replace(path)
 
 
 def _summary_md(env: dict, table: list[dict], dig: list[dict], stale: dict) -> str:
-    lines = [f"# Pooling conformance: {env.get('run_id', '')}", "",
-             f"Suite `{env.get('suite', '')}`, {sum(r['total'] for r in table)} results.", "",
+    lines = [f"# Pooling conformance: {_md(env.get('run_id', ''))}", "",
+             f"Suite {_md(env.get('suite', ''))}, {sum(r['total'] for r in table)} results.", "",
              "| backend | check | total | " + " | ".join(STATUSES) + " |",
              "|---|---|---|" + "---|" * len(STATUSES)]
+    if env.get("partial"):
+        lines[1:1] = ["", "**PARTIAL RUN**: only the results written before the run stopped."]
     for r in table:
-        lines.append(f"| {r['backend']} | {r['check']} | {r['total']} | "
+        lines.append(f"| {_md(r['backend'])} | {_md(r['check'])} | {r['total']} | "
                      + " | ".join(str(r[s]) for s in STATUSES) + " |")
     if dig:
         lines += ["", "## Divergences by root cause", "", "| backend | cause | diagnosis | cases | link |",
                   "|---|---|---|---|---|"]
         for d in dig:
-            lines.append(f"| {d['backend']} | {d['cause']} | {d['tags']} | {d['count']} | {d['link']} |")
+            lines.append(f"| {_md(d['backend'])} | {_md(d['cause'])} | {_md(d['tags'])} | {d['count']} "
+                         f"| {_md(d['link'])} |")
     for backend, ids in stale.items():
-        lines.append(f"\nKnown divergences of {backend} not exercised: {', '.join(ids)}")
+        lines.append(f"\nKnown divergences of {_md(backend)} not exercised: {_md(', '.join(ids))}")
     return "\n".join(lines) + "\n"
 
 
@@ -150,10 +155,9 @@ def write_report(folder: str | Path) -> str:
     from conformance.known import unexercised
 
     folder = Path(folder)
-    records = _rows(read_results(folder / "results.jsonl"))
+    records = _rows(read_records(folder / "results.jsonl"))  # a torn last line is dropped
     df = pd.DataFrame(records)
-    env_path = folder / "environment.json"
-    env = json.loads(env_path.read_text()) if env_path.exists() else {}
+    env = read_environment(folder) if (folder / "environment.json").exists() else {}
     table = matrix(df)
     flat = pd.DataFrame([{k: v for k, v in r.items() if k != "pct"} for r in table])
     _atomic(folder / "summary.csv", flat.to_csv(index=False))
@@ -175,8 +179,9 @@ def write_report(folder: str | Path) -> str:
             notes.setdefault(r["case_id"], r["note"])
     perf_path = folder / "perf.json"
     perf = json.loads(perf_path.read_text()) if perf_path.exists() else {}
+    script = _script()
     html = _ENV.get_template("report.html.j2").render(
-        perf=perf,
+        script=script, script_hash=_csp_hash(script), perf=perf,
         env=env, matrix=table, statuses=STATUSES, digest=dig, rows=records, drill=drill,
         unsupported=_unsupported(df) if not df.empty else [], tolerances=TOLERANCE_ULPS,
         seed_notes=notes, stale=stale, total=len(records), failing=FAILING,
@@ -191,14 +196,39 @@ def write_report(folder: str | Path) -> str:
     return text
 
 
+def _script() -> str:
+    """The report's one inline script (static: no user data goes into it)."""
+    return _ENV.loader.get_source(_ENV, "report.js")[0]
+
+
+def _csp_hash(script: str) -> str:
+    """The CSP source that allows exactly this inline script and nothing else (no
+    'unsafe-inline': an injected <script> would not run even if escaping failed)."""
+    import base64
+    import hashlib
+
+    return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+
+
 def _difference(a, e):
     if isinstance(a, (int, float)) and isinstance(e, (int, float)):
         return float(f"{a - e:.3g}")
     return "" if a == e else "≠"
 
 
-def _atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a kill never leaves half a report."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+_atomic = atomic_write  # via a temporary file and rename: a kill never leaves half a report
+
+# Characters XML 1.0 forbids (C0 controls but tab, newline, carriage return; lone surrogates;
+# U+FFFE/U+FFFF): shown as escapes in junit.xml, which CI tools parse strictly.
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: object) -> str:
+    return _XML_BAD.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", str(text))
+
+
+def _md(text: object) -> str:
+    """A Markdown table cell: no HTML, no breaking out of the cell or the table."""
+    return (_xml(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("|", "\\|").replace("`", "\\`").replace("\r", " ").replace("\n", " "))

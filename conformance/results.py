@@ -74,11 +74,6 @@ class ResultWriter:
         self.close()
 
 
-def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def environment(backends: dict[str, dict[str, Any]], **extra: Any) -> dict[str, Any]:
     """What a run ran on: written beside results.jsonl as environment.json."""
     import numpy as np

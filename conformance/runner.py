@@ -201,10 +201,12 @@ def diagnose(case: Case, check: str, actual: np.ndarray | None) -> str | None:
     return "; ".join(labels) or None
 
 
-def classify(result: Result, case: Case) -> Result:
-    """Apply the backend's known-divergence data to a raw result."""
+def classify(result: Result, case: Case, reference: bool = True) -> Result:
+    """Apply the backend's known-divergence data to a raw result. `reference=False` (a crash
+    or timeout classified by the parent process) matches on the case's static facts only: the
+    reference may be what hung, and the parent has no time limit."""
     entry = known.find(result.backend, result.backend_version, case, result.check, result.device,
-                       result.status)
+                       result.status, reference)
     if entry is None:
         return result
     result.known = entry.summary()
