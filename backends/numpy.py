@@ -44,6 +44,7 @@ class Variant:
     all_near_max: float | None = None  # max's full gradient wherever |x - max| < this
     padding_selectable: bool = False  # padding takes part in max's pick as -inf (XLA)
     neginf_depth0: bool = False  # a -inf window's gradient to depth 0 (PyTorch 3-D NDHWC)
+    nan_floor: str = "lowest"  # where a NaN-dropping max starts: "lowest" finite or "-inf"
     ops: tuple[str, ...] = ("max", "avg")
 
 
@@ -139,6 +140,9 @@ VARIANTS: dict[str, Variant] = {
                            "NaN or -inf give the lowest finite value; in bfloat16 float32's, "
                            "which rounds to -inf)",
                            value_rule="ignore_nan", route_rule="ignore_nan", ops=("max",)),
+    "nan_dropped": Variant("max ignoring NaN, starting from -inf (a window of NaN or -inf gives "
+                           "-inf)", value_rule="ignore_nan", route_rule="ignore_nan",
+                           nan_floor="-inf", ops=("max",)),
     "grad_last_nan": Variant("gradient to the last NaN of a window", route_rule="last_nan",
                              ops=("max",)),
     "grad_ge_select": Variant("gradient routed by a `>=` select (XLA select_and_scatter): a NaN "
@@ -154,6 +158,13 @@ VARIANTS: dict[str, Variant] = {
                                      "padding valued -inf: a window of padding and -inf sends its "
                                      "gradient into the padding (lost); a NaN never keeps the pick",
                                      route_rule="ge_select", padding_selectable=True, ops=("max",)),
+    "grad_lost_in_padding": Variant("gradient of a window holding only padding and -inf lost in "
+                                    "the padding (padding valued -inf comes first and is not "
+                                    "beaten); other windows as the reference",
+                                    padding_selectable=True, ops=("max",)),
+    "max_last_tie": Variant("max keeps the last of tied maxima (visible for signed zeros: "
+                            "max(-0.0, +0.0) = +0.0, max(+0.0, -0.0) = -0.0)",
+                            value_rule="last_tie", route_rule="last_tie", ops=("max",)),
     "grad_all_near_max": Variant("full gradient to every element within 1e-5 of the window "
                                  "maximum (NaN dropped): |x - max| < 1e-5, so tied maxima, "
                                  "near-ties and subnormals all get it, infinities never",
@@ -214,6 +225,8 @@ def _max_with_argmax(plan: _Plan, xp: np.ndarray, rule: str = "first",
 
 class NumpyBackend(Backend):
     name = "numpy"
+    default_stride = "kernel"  # DESIGN.md §2: stride=None means the kernel
+    default_stride_api = "the reference with stride=None"
     variants = VARIANTS  # alternative semantics, for diagnosing a backend's mismatch
 
     @property
@@ -260,7 +273,7 @@ class NumpyBackend(Backend):
             if xp.dtype == np.int64:
                 return _from_cf(spec, y.astype(x.dtype))
             if v.value_rule == "ignore_nan":  # the scan starts from the lowest finite value
-                lowest = _lowest(dtype)
+                lowest = _lowest(dtype) if v.nan_floor == "lowest" else -np.inf
                 y = np.where(arg < 0, lowest, np.maximum(y, lowest))
         else:
             y = _average(plan, xp, dtype, v.accumulate)

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from conformance.backend import Backend
 from conformance.errors import Unsupported
-from conformance.spec import PoolSpec
+from conformance.spec import PoolSpec, replace
 
 _FORMATS = {
     ("channels_last", 1): "NWC", ("channels_last", 2): "NHWC", ("channels_last", 3): "NDHWC",
@@ -28,8 +28,10 @@ _FORMATS = {
 
 class TensorFlowBackend(Backend):
     name = "tensorflow"
+    default_stride = "1"
+    default_stride_api = "tf.nn.pool(x, window_shape, pooling_type) (strides omitted)"
     unsupported_errors = (
-        r"is not in the list of allowed values",
+        r"not in (the )?list of allowed values",
         r"No OpKernel was registered",
         r"only supports N\w*C on device",
         r"Could not find device for node",
@@ -73,23 +75,35 @@ class TensorFlowBackend(Backend):
     def _device(self, device: str):
         return tf.device("/GPU:0" if device == "gpu" else "/CPU:0")
 
+    def _run(self, fn, *arrays):
+        """Call `fn` on the arrays as tensors: eagerly here; the tf.function modes override it."""
+        return fn(*(tf.constant(a) for a in arrays)).numpy()
+
     def _forward(self, spec, x, device):
-        args = self._args(spec, x)
+        args, pool = self._args(spec, x), self._fn(spec)
         with self._device(device):
-            return self._fn(spec)(tf.constant(x), **args).numpy()
+            return self._run(lambda xt: pool(xt, **args), x)
 
     def _vjp(self, spec, x, gy, device):
-        args = self._args(spec, x)
-        with self._device(device):
-            xt = tf.constant(x)
+        args, pool = self._args(spec, x), self._fn(spec)
+
+        def gradient(xt, gyt):
             with tf.GradientTape() as tape:
                 tape.watch(xt)
-                y = self._fn(spec)(xt, **args)
-            return tape.gradient(y, xt, output_gradients=tf.constant(gy)).numpy()
+                y = pool(xt, **args)
+            return tape.gradient(y, xt, output_gradients=gyt)
+
+        with self._device(device):
+            return self._run(gradient, x, gy)
 
     def _snippet(self, spec, x, check):
         args = ", ".join(f"{k}={v!r}" for k, v in self._args(spec, x).items())
         call = f"tf.nn.{spec.op}_pool(xt, {args})"
+        if check == "default_stride":  # the strides argument left out: tf.nn.pool
+            at_one = self._args(replace(spec, stride=(1,) * spec.ndim), x)
+            call = (f"tf.nn.pool(xt, window_shape={list(spec.kernel)!r}, pooling_type="
+                    f"{'MAX' if spec.op == 'max' else 'AVG'!r}, padding={at_one['padding']!r}, "
+                    f"data_format={at_one['data_format']!r})")
         lines = ["import tensorflow as tf", "", "xt = tf.cast(tf.constant(x), DTYPE)"]
         if check == "grad":
             lines += ["with tf.GradientTape() as tape:", "    tape.watch(xt)", f"    y = {call}",
@@ -100,4 +114,12 @@ class TensorFlowBackend(Backend):
         return lines
 
     def _forward_default_stride(self, spec, x, device):
-        raise Unsupported(f"tf.nn.{spec.op}_pool has no default stride: `strides` is required")
+        # tf.nn.max_pool/avg_pool require strides; tf.nn.pool documents strides=[1]*N.
+        args = self._args(replace(spec, stride=(1,) * spec.ndim), x)
+        if not isinstance(args["padding"], str):
+            raise Unsupported("tf.nn.pool takes SAME/VALID padding only")
+        kind = "MAX" if spec.op == "max" else "AVG"
+        with self._device(device):
+            return self._run(lambda xt: tf.nn.pool(xt, window_shape=list(spec.kernel),
+                                                   pooling_type=kind, padding=args["padding"],
+                                                   data_format=args["data_format"]), x)

@@ -26,6 +26,8 @@ _DTYPES = {
 
 class TorchBackend(Backend):
     name = "torch"
+    default_stride = "kernel"
+    default_stride_api = "F.max_pool{n}d / F.avg_pool{n}d(x, k) (stride=None)"
     unsupported_errors = (r"not implemented for '", r"pad should be at most half")
 
     @property

@@ -1,45 +1,76 @@
-"""The part of the case space each framework expresses natively.
+"""The part of the case space each framework API expresses natively, as data beside the
+targets (`backends/native/<space>.toml`: allowed axis values, excluded combinations, and the
+targets that share the space).
 
 A covering array over all axes mostly builds cases that some framework cannot express (one
-dilated or ceil-mode axis is enough to make TensorFlow answer Unsupported), so the frameworks
-with the narrowest APIs would get few real comparisons. Each framework therefore also gets a
-covering array of its own native sub-space, described here as data (the restrictions mirror the
-Unsupported reasons in backends/<framework>.py; tests/test_suites.py checks they agree).
+dilated or ceil-mode axis is enough to make TensorFlow answer Unsupported), so the APIs with the
+narrowest native space would get few real comparisons. Each space therefore also gets a covering
+array of its own. A new target brings its space as one data file (or names an existing one);
+nothing here changes. Read as data, no framework is imported.
 """
 
 from __future__ import annotations
 
+import tomllib
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from cases.axes import violates
 
-# backend -> (allowed values per axis, extra rule on a partial assignment)
-NATIVE: dict[str, tuple[dict[str, list[Any]], Any]] = {
-    "torch": (
-        {"padding": ["zero", "symmetric", "valid"]},
-        lambda a: ("F.avg_pool has no dilation" if a.get("op") == "avg" and a.get("dilation") == 2
-                   else "F.avg_pool1d has no divisor_override"
-                   if a.get("ndim") == 1 and a.get("divisor_override") == "set" else None),
-    ),
-    "tensorflow": (
-        {"dilation": [1], "ceil_mode": [False], "divisor_override": [None],
-         "padding": ["zero", "symmetric", "asymmetric", "same", "valid"],
-         "layout": ["channels_last"]},
-        lambda a: ("tf.nn.avg_pool takes SAME/VALID only"
-                   if a.get("op") == "avg" and a.get("padding") in ("symmetric", "asymmetric")
-                   else "tf.nn.max_pool3d takes SAME/VALID only"
-                   if a.get("ndim") == 3 and a.get("padding") in ("symmetric", "asymmetric")
-                   else None),
-    ),
-    "jax": ({"ceil_mode": [False]}, lambda a: None),
-}
+FOLDER = Path(__file__).resolve().parent.parent / "backends" / "native"
 
 
-def native_axes(axes: dict[str, list[Any]], backend: str) -> dict[str, list[Any]]:
-    allowed, _ = NATIVE[backend]
+def _value(v: Any) -> Any:
+    return None if v == "none" else v  # TOML has no null: "none" stands for None
+
+
+def _holds(a: dict[str, Any], when: dict[str, Any]) -> bool:
+    for key, want in when.items():
+        options = want if isinstance(want, list) else [want]
+        if key not in a or a[key] not in [_value(o) for o in options]:
+            return False
+    return True
+
+
+@cache
+def spaces() -> dict[str, tuple[dict[str, list[Any]], tuple[dict, ...], tuple[str, ...]]]:
+    """space name -> (allowed values per axis, exclusions, targets), in a stable order."""
+    out = {}
+    for path in sorted(FOLDER.glob("*.toml")):
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        allowed = {k: [_value(v) for v in vals] for k, vals in data.get("allowed", {}).items()}
+        out[path.stem] = (allowed, tuple(data.get("exclude", [])), tuple(data.get("targets", [])))
+    return out
+
+
+NATIVE = list(spaces())  # the space names, in file order
+
+
+def native_axes(axes: dict[str, list[Any]], space: str) -> dict[str, list[Any]]:
+    allowed = spaces()[space][0]
     return {k: [v for v in vals if k not in allowed or v in allowed[k]] for k, vals in axes.items()}
 
 
-def native_rule(backend: str):
-    _, extra = NATIVE[backend]
-    return lambda a: violates(a) or extra(a)
+def native_rule(space: str):
+    excludes = spaces()[space][1]
+
+    def rule(a: dict[str, Any]) -> str | None:
+        broken = violates(a)
+        if broken:
+            return broken
+        for ex in excludes:
+            if _holds(a, ex["when"]):
+                return ex["reason"]
+        return None
+
+    return rule
+
+
+def space_of(target: str) -> str | None:
+    """The native space a target is covered by (its first listing), if any."""
+    for name, (_, _, targets) in spaces().items():
+        if target in targets:
+            return name
+    return None

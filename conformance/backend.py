@@ -24,6 +24,13 @@ class Backend:
     name: ClassVar[str] = ""
     # Regexes over a framework exception's text that mean "not implemented here", not "bug".
     unsupported_errors: ClassVar[tuple[str, ...]] = ()
+    # What the API does with the stride left out, as documented (DESIGN.md §6): "kernel", "1",
+    # or None when the API requires a stride; and the call the default_stride check makes.
+    default_stride: ClassVar[str | None] = None
+    default_stride_api: ClassVar[str] = ""
+    # The checks this target runs (None: all). Compiled modes leave the invariant and
+    # determinism checks to their eager sibling: each would compile several more graphs.
+    checks: ClassVar[tuple[str, ...] | None] = None
 
     @property
     def version(self) -> str:
@@ -61,7 +68,8 @@ class Backend:
         raise Unsupported(f"{self.name} computes no gradients")
 
     def _forward_default_stride(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
-        raise Unsupported(f"{self.name} has no API with a default stride")
+        raise Unsupported(f"{self.default_stride_api or self.name} has no default stride: the "
+                          f"stride is required")
 
     def reproducer(self, case, check: str) -> str:
         """A standalone script (NumPy and this framework only) that makes the native call on

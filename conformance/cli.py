@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conformance import packages, registry, runfolder, runner
+from conformance import options, packages, registry, runfolder, runner
 from conformance.errors import BackendUnavailable, UsageError
 from conformance.results import FAILING, ResultWriter, environment
 
@@ -511,11 +511,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a suite on the backends and write reports/<run>/")
-    run.add_argument("--suite", default=None,
-                     help="suite names and case files, comma-separated (default: default)")
-    run.add_argument("--backends", default=None, help="comma-separated (default: all available)")
-    run.add_argument("--device", default=None, choices=("cpu", "gpu", "all"),
-                     help="device (default: cpu)")
+    options.add_to_argparse(run, {"suite": "default", "backends": "every available target",
+                                  "device": "cpu"})
     run.add_argument("--seed", type=int, default=None,
                      help="sampling and input seed of the generated suites (default 0, the "
                           "published one: same ids and input bytes everywhere)")

@@ -142,7 +142,9 @@ def _death(worker: _Worker) -> str:
 
 
 class WorkerPool:
-    """`jobs` worker processes; `probe` asks one of them which backends load (so this process
+    """`jobs` shared worker processes, plus one dedicated worker for each target that needs a
+    process of its own (registry.Target.own_process: the Keras targets, since Keras picks its
+    backend once per process). `probe` asks the workers which targets load (so this process
     never imports a framework), `run` computes tasks in order."""
 
     def __init__(self, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT,
@@ -154,34 +156,81 @@ class WorkerPool:
         self.ctx = multiprocessing.get_context("spawn")
         _remove_stale_folders()
         self.folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
-        self.workers = [_Worker(self.ctx, self.extra, self.folder) for _ in range(max(1, jobs))]
+        self.workers = [self._new() for _ in range(max(1, jobs))]
+        self.own: dict[str, _Worker] = {}  # target -> its dedicated worker
+
+    def _new(self) -> _Worker:
+        return _Worker(self.ctx, self.extra, self.folder)
+
+    @staticmethod
+    def _needs_own(name: str) -> bool:
+        from conformance.registry import target
+
+        return target(name).own_process
+
+    def _own(self, name: str) -> _Worker:
+        if name not in self.own:
+            self.own[name] = self._new()
+        return self.own[name]
+
+    def _ask(self, worker: _Worker, names: list[str]) -> dict[str, dict]:
+        worker.conn.send(("probe", names))
+        if not worker.conn.poll(self.timeout):
+            raise RuntimeError(f"worker did not answer the backend probe; stderr: {worker.tail()}")
+        return worker.conn.recv()[1]
 
     def probe(self, names: list[str] | None = None) -> dict[str, dict]:
-        w = self.workers[0]
-        w.conn.send(("probe", names))
-        if not w.conn.poll(self.timeout):
-            raise RuntimeError(f"worker did not answer the backend probe; stderr: {w.tail()}")
-        return w.conn.recv()[1]
+        from conformance import registry
+
+        names = names or registry.names()
+        shared = [n for n in names if not self._needs_own(n)]
+        info = self._ask(self.workers[0], shared) if shared else {}
+        for name in names:
+            if self._needs_own(name):
+                info |= self._ask(self._own(name), [name])
+        return {n: info[n] for n in names}
 
     def close(self) -> None:
-        for w in self.workers:
+        for w in [*self.workers, *self.own.values()]:
             w.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def run(self, tasks: list) -> Iterator[Result]:
         """Yield one Result per task, in task order."""
-        workers, timeout = self.workers, self.timeout
-        pending = list(enumerate(tasks))[::-1]  # pop() from the end = task order
+        timeout = self.timeout
+        # lanes: (worker slot, its queue); shared workers share one queue, an own-process
+        # target's worker has its own. Queues pop() from the end = task order.
+        shared_queue: list = []
+        queues: dict[str, list] = {}
+        for item in reversed(list(enumerate(tasks))):
+            name = item[1][1]
+            (queues.setdefault(name, []) if self._needs_own(name) else shared_queue).append(item)
+        lanes = [("shared", i, shared_queue) for i in range(len(self.workers))]
+        lanes += [("own", name, queue) for name, queue in queues.items()]
+
+        def worker_of(kind, slot):
+            return self.workers[slot] if kind == "shared" else self._own(slot)
+
+        def replace(kind, slot):
+            fresh = self._new()
+            if kind == "shared":
+                self.workers[slot] = fresh
+            else:
+                self.own[slot] = fresh
+
         done: dict[int, Result] = {}
         next_out = 0
         while next_out < len(tasks):
-            for w in workers:
-                if w.task is None and pending:
-                    w.send(*pending.pop())
-            busy = [w for w in workers if w.task is not None]
+            for kind, slot, queue in lanes:
+                w = worker_of(kind, slot)
+                if w.task is None and queue:
+                    w.send(*queue.pop())
+            busy = [worker_of(kind, slot) for kind, slot, _ in lanes]
+            busy = [w for w in busy if w.task is not None]
             ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
             now = time.monotonic()
-            for i, w in enumerate(workers):
+            for kind, slot, _ in lanes:
+                w = worker_of(kind, slot)
                 if w.task is None:
                     continue
                 index, task = w.task
@@ -203,7 +252,7 @@ class WorkerPool:
                 else:
                     continue
                 w.close()
-                workers[i] = _Worker(self.ctx, self.extra, self.folder)
+                replace(kind, slot)
             while next_out in done:
                 result = done.pop(next_out)
                 if result.status in ("crash", "timeout"):

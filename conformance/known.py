@@ -26,6 +26,7 @@ import importlib.util
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,10 @@ class KnownDivergence:
     versions: str = ""
 
     def matches(self, facts: dict[str, Any], version: str) -> bool:
-        if self.checks and facts["check"] not in self.checks:
+        # the default_stride check is a forward pass: entries about forward values hold there
+        check = facts["check"]
+        if self.checks and check not in self.checks and not (
+                check == "default_stride" and "forward" in self.checks):
             return False
         for key, want in self.when.items():
             options = want if isinstance(want, list) else [want]
@@ -165,17 +169,43 @@ def _known_dir() -> Path:
     return Path(spec.origin).parent / "known"
 
 
+def _path(backend: str, directory: str | None) -> Path:
+    """A target's data file: given folder, else a third party's (entry point group
+    `conformance.known`, value "package:relative/path.toml"), else backends/known/."""
+    if directory:
+        return Path(directory) / f"{backend}.toml"
+    for ep in entry_points(group="conformance.known"):
+        if ep.name == backend:
+            package, _, relative = ep.value.partition(":")
+            spec = importlib.util.find_spec(package)
+            if spec is not None and spec.origin:
+                return Path(spec.origin).parent / relative
+    return _known_dir() / f"{backend}.toml"
+
+
 @cache
 def load(backend: str, directory: str | None = None) -> tuple[KnownDivergence, ...]:
-    path = Path(directory) if directory else _known_dir()
-    path = path / f"{backend}.toml"
+    """A target's entries, then those of the targets it inherits from (registry.Target) that
+    its file does not list under `not_inherited`."""
+    from conformance.registry import target
+
+    own, skip = _load_file(_path(backend, directory))
+    inherited = tuple(e for parent in target(backend).inherits
+                      for e in load(parent, directory) if e.id not in skip)
+    return own + inherited
+
+
+def _load_file(path: Path) -> tuple[tuple[KnownDivergence, ...], set[str]]:
     if not path.exists():
-        return ()
+        return (), set()
     with path.open("rb") as fh:
         try:
             data = tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise InvalidSpec(str(path), "...", f"valid TOML ({exc})") from exc
+    unknown_top = set(data) - {"divergence", "not_inherited"}
+    if unknown_top:
+        raise InvalidSpec(str(path), sorted(unknown_top), "top-level keys divergence, not_inherited")
     entries = []
     for i, raw in enumerate(data.get("divergence", [])):
         where = f"{path}: divergence[{i}]"
@@ -190,7 +220,7 @@ def load(backend: str, directory: str | None = None) -> tuple[KnownDivergence, .
             when=dict(raw.get("when", {})), checks=tuple(raw.get("checks", ())),
             versions=raw.get("versions", ""),
         ))
-    return tuple(entries)
+    return tuple(entries), set(data.get("not_inherited", []))
 
 
 def find(backend: str, version: str, case: Case, check: str, device: str,

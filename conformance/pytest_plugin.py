@@ -29,14 +29,12 @@ class KnownDivergenceObserved(AssertionError):
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from conformance import options
+
     group = parser.getgroup("conformance", "pooling conformance parity runs")
-    group.addoption("--conformance-backends", dest="conformance_backends", default=None,
-                    help="comma-separated targets to test (default: the ini option "
-                         "conformance_backends, else every available one)")
-    group.addoption("--conformance-suite", dest="conformance_suite", default=None,
-                    help=f"comma-separated suites or case files (default: {DEFAULT_SUITES})")
-    group.addoption("--conformance-device", dest="conformance_device", default=None,
-                    choices=("cpu", "gpu", "all"), help="device to run targets on (default: cpu)")
+    options.add_to_pytest(group, {"suite": DEFAULT_SUITES, "device": "cpu",
+                                  "backends": "the ini option conformance_backends, else every "
+                                              "available target"})
     group.addoption("--conformance-results", dest="conformance_results", default=None,
                     metavar="PATH", help="append every parity result to this JSON Lines file")
     parser.addini("conformance_backends", "default targets of parity tests: a comma-separated "
@@ -55,7 +53,7 @@ def _selected_backends(config: pytest.Config) -> tuple[list[str], dict[str, str]
     asked = _option(config, "backends")
     if asked:
         names = [n.strip() for n in asked.split(",") if n.strip()]
-        missing = {n: registry.reason(n) for n in names if registry.reason(n)}
+        missing = {n: _reason(config, n) for n in names if _reason(config, n)}
         if missing:
             raise pytest.UsageError("requested backend(s) unavailable: " + "; ".join(missing.values()))
         return names, {}
@@ -66,8 +64,42 @@ def _selected_backends(config: pytest.Config) -> tuple[list[str], dict[str, str]
         candidates = [n.strip() for n in default.split(",") if n.strip()]
     else:
         candidates = registry.names()
-    unavailable = {n: registry.reason(n) for n in candidates if registry.reason(n)}
+    unavailable = {n: _reason(config, n) for n in candidates if _reason(config, n)}
     return [n for n in candidates if n not in unavailable], unavailable
+
+
+def _own_pool(config: pytest.Config):
+    """Worker processes for the targets that need a process of their own (Keras picks its
+    backend once per process): one per target, for the whole session."""
+    if getattr(config, "_conformance_pool", None) is None:
+        from conformance.isolation import WorkerPool
+
+        config._conformance_pool = WorkerPool(1)
+        config._conformance_probed = {}
+    return config._conformance_pool
+
+
+def _needs_own(name: str) -> bool:
+    from conformance import registry
+
+    return registry.target(name).own_process
+
+
+def _info(config: pytest.Config, name: str) -> dict:
+    """{"version": ...} or {"reason": ...}; own-process targets are probed in their worker."""
+    from conformance import registry
+
+    if not _needs_own(name):
+        why = registry.reason(name)
+        return {"reason": why} if why else {"version": registry.get(name).version}
+    pool = _own_pool(config)
+    if name not in config._conformance_probed:
+        config._conformance_probed |= pool.probe([name])
+    return config._conformance_probed[name]
+
+
+def _reason(config: pytest.Config, name: str) -> str | None:
+    return _info(config, name).get("reason")
 
 
 def _cases(config: pytest.Config):
@@ -107,12 +139,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     writer = getattr(config, "_conformance_writer", None)
     if writer is not None:
         writer.close()
+    pool = getattr(config, "_conformance_pool", None)
+    if pool is not None:
+        pool.close()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "parity_task" not in metafunc.fixturenames:
         return
-    from conformance import known, registry, runner
+    from conformance import known, runner
 
     config = metafunc.config
     backends, unavailable = _selected_backends(config)
@@ -122,7 +157,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for case, backend, check, dev in runner.tasks(_cases(config), backends, devices):
         test_id = f"{case.id}-{backend}-{check}" + ("" if dev == "cpu" else f"-{dev}")
         marks = [pytest.mark.parity]
-        entry = known.find(backend, registry.get(backend).version, case, check, dev)
+        entry = known.find(backend, _info(config, backend)["version"], case, check, dev)
         if entry is not None:
             marks.append(pytest.mark.xfail(strict=True, raises=KnownDivergenceObserved,
                                            reason=f"known divergence {entry.id}: {entry.link}"))
@@ -140,7 +175,10 @@ def parity_result(parity_task, request):
     """Run the parametrised task; the record goes to --conformance-results whatever the outcome."""
     from conformance import runner
 
-    result = runner.run_check(*parity_task)
+    if _needs_own(parity_task[1]):  # in the target's own worker process
+        result = next(_own_pool(request.config).run([parity_task]))
+    else:
+        result = runner.run_check(*parity_task)
     writer = request.config._conformance_writer
     if writer is not None:
         writer.write(result)

@@ -13,21 +13,54 @@ from __future__ import annotations
 
 import importlib
 import os
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 
 from conformance import packages
 from conformance.backend import Backend
 from conformance.errors import BackendUnavailable
 
-BUILTIN = {
-    "numpy": "backends.numpy:NumpyBackend",
-    "torch": "backends.torch:TorchBackend",
-    "tensorflow": "backends.tensorflow:TensorFlowBackend",
-    "jax": "backends.jax:JaxBackend",
+
+@dataclass(frozen=True)
+class Target:
+    """A way of computing pooling that users deploy (DESIGN.md §6): where its class lives, its
+    framework and execution mode (for grouping in reports), and whether it needs a process of
+    its own (Keras picks its backend once per process, at import)."""
+
+    path: str
+    framework: str
+    mode: str = "eager"
+    own_process: bool = False
+    # targets whose known divergences hold here too (the same kernels underneath), unless the
+    # target's own data file lists them under `not_inherited`
+    inherits: tuple[str, ...] = ()
+
+
+# One line per target. Names are the contract (DESIGN.md §6); the order is the report's.
+TARGETS: dict[str, Target] = {
+    "numpy": Target("backends.numpy:NumpyBackend", "numpy", "reference"),
+    "torch": Target("backends.torch:TorchBackend", "torch"),
+    "torch-compile": Target("backends.torch_compile:TorchCompileBackend", "torch", "compile",
+                            inherits=("torch",)),
+    "tensorflow": Target("backends.tensorflow:TensorFlowBackend", "tensorflow"),
+    "tensorflow-graph": Target("backends.tensorflow_function:TensorFlowGraphBackend",
+                               "tensorflow", "graph", inherits=("tensorflow",)),
+    "tensorflow-xla": Target("backends.tensorflow_function:TensorFlowXlaBackend", "tensorflow",
+                             "xla", inherits=("tensorflow",)),
+    "jax": Target("backends.jax:JaxBackend", "jax"),
+    "keras-tensorflow": Target("backends.keras:KerasTensorFlowBackend", "keras", "layer",
+                               own_process=True, inherits=("tensorflow",)),
+    "keras-jax": Target("backends.keras:KerasJaxBackend", "keras", "layer", own_process=True,
+                        inherits=("jax",)),
+    "keras-torch": Target("backends.keras:KerasTorchBackend", "keras", "layer", own_process=True,
+                          inherits=("torch",)),
+    "flax": Target("backends.flax:FlaxBackend", "flax", "layer", inherits=("jax",)),
 }
+BUILTIN = {name: t.path for name, t in TARGETS.items()}
 REFERENCE = "numpy"
 EXTRA_ENV = "CONFORMANCE_EXTRA_BACKENDS"
-_IMPORT_FIRST = {"tensorflow": "torch"}
+# torch before tensorflow (the other order has crashed processes with clashing native libraries)
+_IMPORT_FIRST = {"tensorflow": "torch", "tensorflow-graph": "torch", "tensorflow-xla": "torch"}
 
 _loaded: dict[str, Backend] = {}
 _failed: dict[str, str] = {}
@@ -62,6 +95,12 @@ def _targets() -> dict[str, str]:
 def builtin() -> list[str]:
     """The targets this project ships (its own tests run these unless told otherwise)."""
     return list(BUILTIN)
+
+
+def target(name: str) -> Target:
+    """A target's static description, without importing it (third-party targets: framework =
+    their name, eager mode)."""
+    return TARGETS.get(name) or Target(_targets().get(name, ""), name)
 
 
 def names() -> list[str]:

@@ -74,6 +74,55 @@ def digest(records: list[dict]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["expected"], r["backend"], -r["count"]))
 
 
+def default_strides(records: list[dict]) -> list[dict[str, Any]]:
+    """The default-stride table: per target, the API called without a stride, its documented
+    default and the default its outputs show (the `default_stride` check's measurements)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for r in records:
+        info = (r.get("extra") or {}).get("default_stride")
+        if r["check"] != "default_stride" or not info:
+            continue
+        row = rows.setdefault(_label(r), {
+            "backend": _label(r), "framework": r.get("framework", ""), "mode": r.get("mode", ""),
+            "api": info.get("api", ""), "documented": info.get("documented"), "measured": set(),
+            "cases": 0, "agree": 0, "erratum": ""})
+        row["measured"].add(info.get("measured"))
+        row["cases"] += 1
+        row["agree"] += r["status"] in ("pass", "known_divergence")
+        row["erratum"] = row["erratum"] or info.get("erratum", "")
+    for row in rows.values():
+        row["measured"] = ", ".join(sorted(m for m in row["measured"] if m))
+        row["equals_kernel"] = "yes" if row["measured"] == "kernel" else "no"
+    return list(rows.values())
+
+
+MODE_ROWS = 200  # rows of the side-by-side table shown (the count says how many there are)
+
+
+def mode_differences(records: list[dict]) -> dict[str, Any]:
+    """Cases where targets of one framework (eager next to its compiled modes, or the Keras
+    backends) end differently: one row per case x check x device, a status per target."""
+    groups: dict[tuple, dict[str, str]] = {}
+    targets: dict[str, list[str]] = {}
+    for r in records:
+        framework = r.get("framework") or r["backend"]
+        targets.setdefault(framework, [])
+        if r["backend"] not in targets[framework]:
+            targets[framework].append(r["backend"])
+        groups.setdefault((framework, r["case_id"], r["check"], r["device"]), {})[r["backend"]] = \
+            r["status"]
+    rows = []
+    for (framework, case_id, check, device), statuses in groups.items():
+        if len(targets[framework]) < 2 or len(statuses) < 2:
+            continue
+        seen = {s for s in statuses.values() if s != "unsupported"}
+        if len(seen) > 1:
+            rows.append({"framework": framework, "case": case_id, "check": check, "device": device,
+                         "statuses": [statuses.get(t, "") for t in targets[framework]]})
+    frameworks = {f: ts for f, ts in targets.items() if len(ts) > 1}
+    return {"rows": rows[:MODE_ROWS], "count": len(rows), "targets": frameworks}
+
+
 def _unsupported(df: pd.DataFrame) -> list[dict]:
     uns = df[df["status"] == "unsupported"]
     if uns.empty:
@@ -182,6 +231,7 @@ def write_report(folder: str | Path) -> str:
     script = _script()
     html = _ENV.get_template("report.html.j2").render(
         script=script, script_hash=_csp_hash(script), perf=perf,
+        default_strides=default_strides(records), modes=mode_differences(records),
         env=env, matrix=table, statuses=STATUSES, digest=dig, rows=records, drill=drill,
         unsupported=_unsupported(df) if not df.empty else [], tolerances=TOLERANCE_ULPS,
         seed_notes=notes, stale=stale, total=len(records), failing=FAILING,

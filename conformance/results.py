@@ -39,10 +39,19 @@ class Result:
     message: str = ""
     seconds: float = 0.0
     # Beyond DESIGN.md §4: what the report needs to explain a result.
+    framework: str = ""  # the target's framework (torch for torch-compile, keras for keras-jax)
+    mode: str = ""  # eager | compile | graph | xla | layer | reference
     expected_from: str = "reference"  # reference | seed (hand-entered from a seed document)
     known: dict[str, str] | None = None  # the matching known-divergence entry (id, reason, link)
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.framework:  # from the registry's static table: no import needed
+            from conformance.registry import target
+
+            t = target(self.backend)
+            self.framework, self.mode = t.framework, self.mode or t.mode
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

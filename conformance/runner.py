@@ -50,14 +50,57 @@ def _scale(case: Case, check: str) -> np.ndarray | None:
     return _reference(case, "forward_scale") if case.spec.op == "avg" else None
 
 
-def _check_forward(case: Case, backend, device: str, default_stride: bool = False):
+DEFAULT_STRIDES = ("kernel", "1")  # the defaults APIs document for an omitted stride
+
+
+def at_default_stride(spec, default: str):
+    """The spec with the stride an API uses when it is left out."""
+    return replace(spec, stride=spec.kernel if default == "kernel" else (1,) * spec.ndim)
+
+
+def _check_default_stride(case: Case, backend, device: str):
+    """Call the API without a stride; compare with the reference at the target's documented
+    default, and measure which default the output shows (the report's default-stride table)."""
+    if case.spec.stride != case.spec.kernel:
+        raise InvalidSpec("stride", case.spec.stride, "equal to the kernel for default_stride")
+    documented = backend.default_stride
+    if documented is None:
+        return backend.forward_default_stride(case.spec, case.make_input(), device)  # raises
+    x, ref = case.make_input(), _ref()
+    actual = backend.forward_default_stride(replace(case.spec, stride=None), x, device)
+    measured = "other"
+    for default in DEFAULT_STRIDES:
+        try:
+            other = ref.forward(at_default_stride(case.spec, default), x)
+        except InvalidSpec:
+            continue
+        if other.shape == actual.shape and compare(actual, other, exact=case.spec.op == "max",
+                                                   scale=None).status == "pass":
+            measured = default
+            break
+    info = {"api": backend.default_stride_api, "documented": documented, "measured": measured,
+            "equals_kernel": measured == "kernel"}
+    try:
+        spec = at_default_stride(case.spec, documented)
+        expected = ref.forward(spec, x)
+    except InvalidSpec as exc:
+        raise Unsupported(f"the geometry is invalid at the documented default stride "
+                          f"{documented}: {exc}") from None
+    source = "reference"
+    if case.expected is not None and documented == "kernel":
+        expected, source = np.asarray(case.expected).reshape(case.output_shape).astype(x.dtype), "seed"
+    elif case.expected is not None:  # a seed's claim that the stride defaults to the window
+        info["erratum"] = (f"the seed's claim that the stride defaults to the window does not "
+                           f"hold for {backend.name}: {backend.default_stride_api} documents "
+                           f"{documented}, measured {measured}")
+    scale = ref.forward(spec, np.abs(x)) if case.spec.op == "avg" else None
+    cmp = compare(actual, expected, exact=case.spec.op == "max", scale=scale)
+    return cmp, source, actual, expected, info
+
+
+def _check_forward(case: Case, backend, device: str):
     x = case.make_input()
-    if default_stride:
-        if case.spec.stride != case.spec.kernel:
-            raise InvalidSpec("stride", case.spec.stride, "equal to the kernel for default_stride")
-        actual = backend.forward_default_stride(replace(case.spec, stride=None), x, device)
-    else:
-        actual = backend.forward(case.spec, x, device)
+    actual = backend.forward(case.spec, x, device)
     if case.expected_shape is not None and tuple(actual.shape) != tuple(case.expected_shape):
         return Comparison("shape_mismatch", message=f"shape {actual.shape}, the hand-entered "
                           f"expectation gives {tuple(case.expected_shape)}"), "seed", actual, None
@@ -109,14 +152,17 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
     """Run one check and classify it (known divergences included); never raises for a case."""
     start = time.perf_counter()
     version, cmp, source, actual, expected = "", Comparison("error"), "reference", None, None
-    backend = None
+    backend, stride_info = None, None
     try:
         backend = registry.get(backend_name)
         version = backend.version
+        if backend.checks is not None and check not in backend.checks:
+            raise Unsupported(f"{backend_name} runs the {', '.join(backend.checks)} checks; its "
+                              f"eager sibling covers {check}")
         if check == "forward":
             cmp, source, actual, expected = _check_forward(case, backend, device)
         elif check == "default_stride":
-            cmp, source, actual, expected = _check_forward(case, backend, device, default_stride=True)
+            cmp, source, actual, expected, stride_info = _check_default_stride(case, backend, device)
         elif check == "grad":
             cmp, source, actual, expected = _check_grad(case, backend, device)
         elif check == "error_parity":
@@ -153,10 +199,25 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
         extra={"tolerance_ulps": TOLERANCE_ULPS.get(case.dtype)} if case.spec.op == "avg"
         or check == "grad" else {},
     )
+    if stride_info is not None:
+        result.extra["default_stride"] = stride_info
+    if check == "default_stride" and backend is not None and backend.default_stride \
+            and backend.default_stride != "kernel":  # known entries see the geometry computed
+        case = _at_default(case, backend.default_stride)
     result = classify(result, case)
     if result.status not in ("pass", "unsupported") and check in ("forward", "grad", "default_stride"):
         _attach_evidence(result, case, check, backend, actual, expected)
     return result
+
+
+def _at_default(case: Case, default: str) -> Case:
+    from dataclasses import replace as dc_replace
+
+    try:
+        return dc_replace(case, spec=at_default_stride(case.spec, default), name=None,
+                          expected=None, expected_shape=None, expected_grad=None)
+    except InvalidSpec:
+        return case
 
 
 def _attach_evidence(result: Result, case: Case, check: str, backend, actual, expected) -> None:

@@ -14,7 +14,8 @@ from conformance.pytest_plugin import OPTIONS
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance")
     for name in OPTIONS:
-        group.addoption(f"--{name}", dest=f"conformance_{name}", default=None,
+        choices = ("cpu", "gpu", "all") if name == "device" else None
+        group.addoption(f"--{name}", dest=f"conformance_{name}", default=None, choices=choices,
                         help=f"short for --conformance-{name} (this repository only)")
 
 

@@ -146,3 +146,34 @@ def environment(*names: str) -> dict[str, str]:
     from conformance.registry import EXTRA_ENV
 
     return {**os.environ, EXTRA_ENV: ",".join(f"{n}={FAKES[n]}" for n in names)}
+
+
+class StrideOneBackend(ExactBackend):
+    """An API whose omitted stride means 1 (as tf.nn.pool and Flax document)."""
+
+    name = "fake-stride-one"
+    default_stride = "1"
+    default_stride_api = "fake.pool(x, k) (stride omitted)"
+
+    def _forward_default_stride(self, spec, x, device):
+        from conformance.spec import replace
+
+        return self._forward(replace(spec, stride=(1,) * spec.ndim), x, device)
+
+
+class MisdocumentedStrideBackend(StrideOneBackend):
+    """Documents the kernel as its default stride but uses 1: a divergence."""
+
+    name = "fake-misdocumented-stride"
+    default_stride = "kernel"
+
+
+class PidBackend(NumpyBackend):
+    """Answers with the id of the process it runs in (to see which worker ran a task)."""
+
+    name = "fake-pid"
+
+    def _forward(self, spec, x, device, variant=None):
+        import os
+
+        return np.full(spec.output_shape(x.shape), os.getpid(), dtype=x.dtype)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conformance import InvalidSpec, PoolSpec, Unsupported, registry
+from conformance import Case, InvalidSpec, PoolSpec, Unsupported, known, registry
 from tests.conftest import available_frameworks, framework_backends, require
 
 
@@ -23,6 +23,10 @@ def test_design_example_runs_as_written():
             gx = b.vjp(spec, x, np.ones_like(y))
         except Unsupported as exc:  # e.g. TF's CPU MaxPool takes explicit padding in NHWC only
             assert name != "numpy" and str(exc)
+            continue
+        except Exception:  # only where a known divergence says this target raises here
+            entry = known.find(name, b.version, Case(spec, x.shape), "forward", "cpu", "error")
+            assert entry is not None and entry.status == "error", name
             continue
         assert y.shape == (2, 3, 3, 3) and gx.shape == x.shape and y.dtype == np.float32
         ran.append(name)

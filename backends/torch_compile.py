@@ -1,0 +1,61 @@
+"""torch.compile (inductor) around the same functional calls as the `torch` target.
+
+Every distinct call (op, arguments, input shape, dtype, strides, device, autograd) gets its own
+compiled function with `fullgraph=True, dynamic=False`, so a graph break or a silent fallback to
+eager cannot pass for the compiler's answer, and a guard failure never recompiles one function
+past dynamo's recompile limit (which would quietly run eager). Inductor's FX-graph cache keeps
+compilations on disk across runs (CONFORMANCE_INDUCTOR_CACHE, default
+~/.cache/pooling-conformance/inductor). The invariant and determinism checks are left to the
+eager sibling: each would compile several more graphs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import ClassVar
+
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.environ.get("CONFORMANCE_INDUCTOR_CACHE") or str(
+    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pooling-conformance" / "inductor"))
+
+import torch
+
+from backends.torch import TorchBackend
+
+_MAX_COMPILED = 128  # compiled functions kept in memory; the disk cache makes a rebuild cheap
+# Every call site here compiles the same lambda code, once per call signature: dynamo counts
+# those as recompiles of one code object. Each compiled function sees one signature only, so
+# the limits may not stop it (and fullgraph=True turns a hit limit into an error, not eager).
+torch._dynamo.config.recompile_limit = 1_000_000
+torch._dynamo.config.accumulated_recompile_limit = 1_000_000
+
+
+class TorchCompileBackend(TorchBackend):
+    name = "torch-compile"
+    checks = ("forward", "grad", "default_stride", "error_parity")
+    default_stride_api = "torch.compile(F.max_pool{n}d / F.avg_pool{n}d(x, k)) (stride=None)"
+    _compiled: ClassVar[dict] = {}
+
+    def _fn(self, spec):
+        eager = super()._fn(spec)
+
+        def call(t, **kw):
+            key = (eager.__name__, tuple(sorted(kw.items())), tuple(t.shape), t.dtype,
+                   tuple(t.stride()), t.device.type, t.requires_grad)
+            fn = self._compiled.get(key)
+            if fn is None:
+                if len(self._compiled) >= _MAX_COMPILED:
+                    self._compiled.clear()
+                    torch._dynamo.reset()
+                fn = torch.compile(lambda a: eager(a, **kw), fullgraph=True, dynamic=False)
+                self._compiled[key] = fn
+            return fn(t)
+
+        return call
+
+    def _snippet(self, spec, x, check):
+        lines = super()._snippet(spec, x, check)
+        return [line.replace(f"y = F.{spec.op}_pool{spec.ndim}d(t, ",
+                             f"y = torch.compile(lambda a: F.{spec.op}_pool{spec.ndim}d(a, ")
+                .replace(")", "), fullgraph=True, dynamic=False)(t)", 1)
+                if line.startswith("y = F.") else line for line in lines]
