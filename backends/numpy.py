@@ -44,7 +44,8 @@ class Variant:
     all_near_max: float | None = None  # max's full gradient wherever |x - max| < this
     padding_selectable: bool = False  # padding takes part in max's pick as -inf (XLA)
     neginf_depth0: bool = False  # a -inf window's gradient to depth 0 (PyTorch 3-D NDHWC)
-    nan_floor: str = "lowest"  # where a NaN-dropping max starts: "lowest" finite or "-inf"
+    nan_floor: str = "lowest"  # where a NaN-dropping max starts: "lowest" finite (bfloat16:
+    # float32's, which rounds to -inf), "storage" (the storage dtype's lowest) or "-inf"
     ops: tuple[str, ...] = ("max", "avg")
 
 
@@ -140,6 +141,11 @@ VARIANTS: dict[str, Variant] = {
                            "NaN or -inf give the lowest finite value; in bfloat16 float32's, "
                            "which rounds to -inf)",
                            value_rule="ignore_nan", route_rule="ignore_nan", ops=("max",)),
+    "nan_ignored_storage_lowest": Variant("max starting from the storage dtype's lowest finite "
+                                          "value, ignoring NaN (a bfloat16 window of NaN or -inf "
+                                          "gives -3.39e38)", value_rule="ignore_nan",
+                                          route_rule="ignore_nan", nan_floor="storage",
+                                          ops=("max",)),
     "nan_dropped": Variant("max ignoring NaN, starting from -inf (a window of NaN or -inf gives "
                            "-inf)", value_rule="ignore_nan", route_rule="ignore_nan",
                            nan_floor="-inf", ops=("max",)),
@@ -273,7 +279,8 @@ class NumpyBackend(Backend):
             if xp.dtype == np.int64:
                 return _from_cf(spec, y.astype(x.dtype))
             if v.value_rule == "ignore_nan":  # the scan starts from the lowest finite value
-                lowest = _lowest(dtype) if v.nan_floor == "lowest" else -np.inf
+                lowest = {"lowest": _lowest(dtype), "-inf": -np.inf,
+                          "storage": float(ml_dtypes.finfo(np_dtype(dtype)).min)}[v.nan_floor]
                 y = np.where(arg < 0, lowest, np.maximum(y, lowest))
         else:
             y = _average(plan, xp, dtype, v.accumulate)

@@ -61,6 +61,12 @@ def witness_cases() -> list[Case]:
         _w("float64-1x1-window-subnormals", PoolSpec("max", 1, layout="channels_last", ndim=1),
            (1, 3, 1), dtype="float64", family="given", values=np.array([1e-310, -2e-310, 1.0]),
            note="a one-element max window of float64 subnormals: passed through or flushed"),
+        _w("bfloat16-nchw-neg-inf-window", PoolSpec("max", 1), (1, 2, 1, 3), dtype="bfloat16",
+           family="given", values=np.array([-np.inf, 1.0, -2.0, 3.0, -np.inf, 0.5]),
+           note="bfloat16 channels-first one-element windows holding -inf: -inf, or a lowest value"),
+        _w("exclude-pad-average-float32",
+           PoolSpec("avg", 2, stride=2, padding=1, count_include_pad=False, layout="channels_last"),
+           (1, 4, 4, 1), note="average without padding in the divisor: the output dtype stays"),
         _w("same-average-border", PoolSpec("avg", 3, stride=1, padding="same", layout="channels_last"),
            (1, 4, 4, 1), note="SAME average at the border: padding counted or not"),
     ]

@@ -107,6 +107,9 @@ def _static_facts(case: Case) -> dict[str, Any]:
         "divisor_override": spec.divisor_override is not None,
         "dilated": any(d != 1 for d in spec.dilation), "layout": spec.layout,
         "kernel_exceeds_input": any(k > n for k, n in zip(spec.kernel, spatial, strict=True)),
+        # one-element windows at stride 1 without dilation: compilers turn the pool into a copy
+        "copy_window": all(k == 1 for k in spec.kernel) and all(s == 1 for s in spec.stride)
+        and all(d == 1 for d in spec.dilation),
         "dtype": case.dtype, "family": case.family, "suite": case.suite, "case_id": case.id,
         "error_geometry": getattr(case, "name", "") if case.checks == ("error_parity",) else "",
     }
