@@ -12,6 +12,8 @@ reference, what raw status that gives, why, and where it is reported publicly:
     reason = "..."
     link = "https://..."                   # or "no public report found"
 
+`strict = false` (rare, explained in the entry) marks behaviour the framework leaves
+unspecified: a matching case that passes stays `pass` instead of `fixed_divergence`.
 `when` keys are the facts of `case_facts`; a list value means "any of", and a string such as
 ">127" compares a numeric fact. The key `differs_under` names a reference variant
 (backends.numpy.VARIANTS): it holds when that alternative semantics changes this case's result,
@@ -37,7 +39,7 @@ from packaging.version import InvalidVersion, Version
 from conformance.case import Case
 from conformance.errors import InvalidSpec
 
-_KEYS = {"id", "checks", "when", "versions", "status", "reason", "link"}
+_KEYS = {"id", "checks", "when", "versions", "status", "reason", "link", "strict"}
 
 
 @lru_cache(maxsize=4096)
@@ -131,6 +133,9 @@ class KnownDivergence:
     when: dict[str, Any] = field(default_factory=dict)
     checks: tuple[str, ...] = ()
     versions: str = ""
+    # False only for what a framework leaves unspecified (which of tied signed zeros a compiled
+    # loop keeps depends on its order): a pass then stays a pass, not a fixed_divergence.
+    strict: bool = True
 
     def matches(self, facts: dict[str, Any], version: str) -> bool:
         # the default_stride check is a forward pass: entries about forward values hold there
@@ -221,7 +226,7 @@ def _load_file(path: Path) -> tuple[tuple[KnownDivergence, ...], set[str]]:
         entries.append(KnownDivergence(
             id=raw["id"], status=raw["status"], reason=raw["reason"], link=raw["link"],
             when=dict(raw.get("when", {})), checks=tuple(raw.get("checks", ())),
-            versions=raw.get("versions", ""),
+            versions=raw.get("versions", ""), strict=bool(raw.get("strict", True)),
         ))
     return tuple(entries), set(data.get("not_inherited", []))
 
