@@ -102,16 +102,25 @@ class KerasBackend(Backend):
                  "xk = keras.ops.convert_to_tensor(x.astype(np.float32) if DTYPE == 'bfloat16' "
                  "else x, dtype=DTYPE)"]
         if check == "grad":
-            lines += [f"# gradient through the {self.keras_backend} backend's autodiff: see "
-                      f"backends/keras.py", "raise SystemExit('no gradient template')"]
-        lines.append("actual = keras.ops.convert_to_numpy(keras.ops.cast(layer(xk), 'float32') "
-                     "if DTYPE == 'bfloat16' else layer(xk))")
+            lines += ["gk = keras.ops.convert_to_tensor(gy, dtype=DTYPE)", *self._grad_lines()]
+        else:
+            lines.append("out = layer(xk)")
+        lines.append("actual = keras.ops.convert_to_numpy(keras.ops.cast(out, 'float32') "
+                     "if DTYPE == 'bfloat16' else out)")
         return lines
+
+    def _grad_lines(self) -> list[str]:
+        """Reproducer lines: the gradient of layer(xk) with cotangent gk into `out`."""
+        raise NotImplementedError
 
 
 class KerasTensorFlowBackend(KerasBackend):
     name = "keras-tensorflow"
     keras_backend = "tensorflow"
+
+    def _grad_lines(self):
+        return ["import tensorflow as tf", "with tf.GradientTape() as tape:", "    tape.watch(xk)",
+                "    y = layer(xk)", "out = tape.gradient(y, xk, output_gradients=gk)"]
 
     def _vjp(self, spec, x, gy, device):
         import tensorflow as tf
@@ -133,6 +142,9 @@ class KerasJaxBackend(KerasBackend):
 
         super().__init__()
 
+    def _grad_lines(self):
+        return ["import jax", "y, pullback = jax.vjp(layer, xk)", "out = pullback(gk)[0]"]
+
     def _vjp(self, spec, x, gy, device):
         import jax
 
@@ -144,6 +156,9 @@ class KerasJaxBackend(KerasBackend):
 class KerasTorchBackend(KerasBackend):
     name = "keras-torch"
     keras_backend = "torch"
+
+    def _grad_lines(self):
+        return ["xk.requires_grad_(True)", "layer(xk).backward(gk)", "out = xk.grad"]
 
     def _vjp(self, spec, x, gy, device):
         layer, _ = self._layer(spec, x)

@@ -96,6 +96,8 @@ class TensorFlowBackend(Backend):
         with self._device(device):
             return self._run(gradient, x, gy)
 
+    snippet_wrap = "{f}"  # how the reproducer calls its function f (modes: tf.function)
+
     def _snippet(self, spec, x, check):
         args = ", ".join(f"{k}={v!r}" for k, v in self._args(spec, x).items())
         call = f"tf.nn.{spec.op}_pool(xt, {args})"
@@ -104,12 +106,16 @@ class TensorFlowBackend(Backend):
             call = (f"tf.nn.pool(xt, window_shape={list(spec.kernel)!r}, pooling_type="
                     f"{'MAX' if spec.op == 'max' else 'AVG'!r}, padding={at_one['padding']!r}, "
                     f"data_format={at_one['data_format']!r})")
-        lines = ["import tensorflow as tf", "", "xt = tf.cast(tf.constant(x), DTYPE)"]
+        lines = ["import tensorflow as tf", ""]
         if check == "grad":
-            lines += ["with tf.GradientTape() as tape:", "    tape.watch(xt)", f"    y = {call}",
-                      "out = tape.gradient(y, xt, output_gradients=tf.cast(tf.constant(gy), DTYPE))"]
+            lines += ["def f(xt, gyt):", "    with tf.GradientTape() as tape:",
+                      "        tape.watch(xt)", f"        y = {call}",
+                      "    return tape.gradient(y, xt, output_gradients=gyt)", "",
+                      f"out = {self.snippet_wrap.format(f='f')}(tf.cast(tf.constant(x), DTYPE), "
+                      f"tf.cast(tf.constant(gy), DTYPE))"]
         else:
-            lines.append(f"out = {call}")
+            lines += [f"f = lambda xt: {call}",
+                      f"out = {self.snippet_wrap.format(f='f')}(tf.cast(tf.constant(x), DTYPE))"]
         lines.append("actual = (tf.cast(out, tf.float32) if DTYPE == 'bfloat16' else out).numpy()")
         return lines
 

@@ -18,6 +18,10 @@ class TensorFlowGraphBackend(TensorFlowBackend):
     checks = ("forward", "grad", "default_stride", "error_parity")
     default_stride_api = "tf.function(tf.nn.pool(x, window_shape, pooling_type)) (strides omitted)"
 
+    @property
+    def snippet_wrap(self) -> str:
+        return f"tf.function({{f}}, jit_compile={self.jit_compile})"
+
     def _run(self, fn, *arrays):
         function = tf.function(fn, jit_compile=self.jit_compile, reduce_retracing=False)
         return function(*(tf.constant(a) for a in arrays)).numpy()

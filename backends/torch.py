@@ -110,7 +110,7 @@ class TorchBackend(Backend):
             lines.append("leaf.requires_grad_(True)")
         lines.append("t = leaf.movedim(-1, 1)  # NHWC data seen as NCHW: channels_last format"
                      if cl else "t = leaf")
-        lines.append(f"y = F.{spec.op}_pool{spec.ndim}d(t, {args})")
+        lines.append(f"y = {self._call_text(spec, args)}")
         if check == "grad":
             lines += ["g = torch.from_numpy(gy).to(y.dtype)",
                       f"y.backward({'g.movedim(-1, 1)' if cl else 'g'})", "out = leaf.grad"]
@@ -118,6 +118,10 @@ class TorchBackend(Backend):
             lines.append(f"out = {'y.movedim(1, -1)' if cl else 'y'}.detach()")
         lines.append("actual = (out.float() if out.dtype == torch.bfloat16 else out).numpy()")
         return lines
+
+    def _call_text(self, spec, args: str) -> str:
+        """The reproducer's pooling call on the tensor `t`."""
+        return f"F.{spec.op}_pool{spec.ndim}d(t, {args})"
 
     def _forward_default_stride(self, spec, x, device):
         # Documented default: stride = kernel_size.

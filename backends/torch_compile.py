@@ -53,9 +53,6 @@ class TorchCompileBackend(TorchBackend):
 
         return call
 
-    def _snippet(self, spec, x, check):
-        lines = super()._snippet(spec, x, check)
-        return [line.replace(f"y = F.{spec.op}_pool{spec.ndim}d(t, ",
-                             f"y = torch.compile(lambda a: F.{spec.op}_pool{spec.ndim}d(a, ")
-                .replace(")", "), fullgraph=True, dynamic=False)(t)", 1)
-                if line.startswith("y = F.") else line for line in lines]
+    def _call_text(self, spec, args: str) -> str:
+        return (f"torch.compile(lambda a: F.{spec.op}_pool{spec.ndim}d(a, {args}), "
+                f"fullgraph=True, dynamic=False)(t)")

@@ -68,11 +68,16 @@ def embed(name: str, a: np.ndarray) -> str:
     return f"{name} = _array(\n{wrapped}\n)  # shape {a.shape}, {a.dtype.name}"
 
 
-def expected_values(case, check: str) -> tuple[np.ndarray, str]:
-    """What the check compares against: a seed's hand-entered values, else the reference."""
+def expected_values(case, check: str, default_stride: str | None = "kernel") -> tuple[np.ndarray, str]:
+    """What the check compares against: a seed's hand-entered values, else the reference (for
+    default_stride: at the target's documented default)."""
     from conformance import registry
+    from conformance.runner import at_default_stride
 
     x = case.make_input()
+    if check == "default_stride" and default_stride not in (None, "kernel"):
+        spec = at_default_stride(case.spec, default_stride)
+        return registry.get(registry.REFERENCE).forward(spec, x), "reference"
     if check == "grad":
         if getattr(case, "expected_grad", None) is not None:
             return np.asarray(case.expected_grad).reshape(case.input_shape).astype(x.dtype), "seed"
@@ -85,7 +90,7 @@ def expected_values(case, check: str) -> tuple[np.ndarray, str]:
 def script(backend, case, check: str) -> str:
     """The whole reproducer of `check` of `case` on `backend`."""
     x = case.make_input()
-    expected, source = expected_values(case, check)
+    expected, source = expected_values(case, check, backend.default_stride)
     bf16 = " (values carried as float32, cast by the framework)" if case.dtype == "bfloat16" else ""
     lines = [_HEADER.format(case_id=case.id, target=backend.name, version=backend.version,
                             check=check, dtype=case.dtype, bf16_note=bf16),

@@ -6,6 +6,7 @@ message, never an exception out of the runner, so one bad case cannot end a run.
 
 from __future__ import annotations
 
+import re
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -185,8 +186,8 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
         cmp = Comparison("unsupported", message=str(exc))
     except Exception as exc:  # a framework's (or our) failure on this case: record it
         tb = traceback.extract_tb(exc.__traceback__)
-        where = f" (at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})" if tb else ""
-        cmp = Comparison("error", message=f"{type(exc).__name__}: {exc}"[:2000] + where)
+        where = stable_text(f" (at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})") if tb else ""
+        cmp = Comparison("error", message=stable_text(f"{type(exc).__name__}: {exc}")[:2000] + where)
     result = Result(
         case_id=case.id, suite=case.suite, spec=case.spec.to_json(),
         input_shape=list(case.input_shape), dtype=case.dtype, family=case.family,
@@ -218,6 +219,21 @@ def _at_default(case: Case, default: str) -> Case:
                           expected=None, expected_shape=None, expected_grad=None)
     except InvalidSpec:
         return case
+
+
+# Parts of framework messages that change from run to run (temporary file names, function
+# counters, addresses), so that two runs of one suite write identical records.
+_VOLATILE = (
+    (re.compile(r"__autograph_generated_file\w+\.py"), "__autograph_generated_file.py"),
+    (re.compile(r"(__inference_[\w<>]+?)_\d+\b"), r"\1"),
+    (re.compile(r"0x[0-9a-f]{6,}"), "0x..."),
+)
+
+
+def stable_text(text: str) -> str:
+    for pattern, replacement in _VOLATILE:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def _attach_evidence(result: Result, case: Case, check: str, backend, actual, expected) -> None:
