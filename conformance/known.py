@@ -42,36 +42,6 @@ from conformance.errors import InvalidSpec
 _KEYS = {"id", "checks", "when", "versions", "status", "reason", "link", "strict"}
 
 
-@lru_cache(maxsize=4096)
-def differs_under(case: Case, check: str, variant: str) -> bool:
-    """Whether the reference under `variant` (backends.numpy.VARIANTS) gives another result."""
-    from conformance import registry
-
-    ref = registry.get(registry.REFERENCE)
-    if case.spec.op not in ref.variants[variant].ops:
-        return False
-    x = case.make_input()
-    try:
-        if check == "grad":
-            gy = case.make_upstream()
-            normal, other = ref.vjp(case.spec, x, gy), ref.vjp_variant(case.spec, x, gy, variant)
-        else:
-            normal, other = ref.forward(case.spec, x), ref.forward_variant(case.spec, x, variant)
-    except ValueError:  # the variant changes the output shape: no vjp to compare
-        return True
-    if normal.shape != other.shape:
-        return True
-    # "differs" as the check would see it: bit for bit for max values, else within tolerance.
-    from conformance.compare import compare
-
-    exact = check == "forward" and case.spec.op == "max"
-    if check == "grad":
-        scale = ref.vjp(case.spec, x, np.abs(gy))
-    else:
-        scale = ref.forward(case.spec, np.abs(x))
-    return compare(other, normal, exact=exact, scale=scale).status != "pass"
-
-
 class Facts(dict):
     """Case facts; `differs_under` is computed only when an entry asks for it."""
 
@@ -84,6 +54,8 @@ class Facts(dict):
             return False  # without the reference (a crashed task's parent) no variant holds
         # default_stride computes the forward pass (with stride = kernel, the case's own stride)
         check = "forward" if self.check == "default_stride" else self.check
+        from conformance.diagnosis import differs_under
+
         return differs_under(self.case, check, variant)
 
 

@@ -72,7 +72,7 @@ def expected_values(case, check: str, default_stride: str | None = "kernel") -> 
     """What the check compares against: a seed's hand-entered values, else the reference (for
     default_stride: at the target's documented default)."""
     from conformance import registry
-    from conformance.runner import at_default_stride
+    from conformance.checks import at_default_stride
 
     x = case.make_input()
     if check == "default_stride" and default_stride not in (None, "kernel"):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conformance import Case, PoolSpec, Unsupported
-from conformance.runner import at_default_stride
+from conformance.checks import at_default_stride
 from tests.conftest import framework_backends, require
 
 # Runs a script with this project's packages made unimportable.
