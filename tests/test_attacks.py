@@ -93,7 +93,9 @@ def test_the_parent_never_computes_the_reference_for_a_timeout(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("the parent computed the reference")
 
-    monkeypatch.setattr(known, "differs_under", forbidden)
+    from conformance import diagnosis
+
+    monkeypatch.setattr(diagnosis, "differs_under", forbidden)
     hang = Case(PoolSpec(op="max", kernel=2), (3, 1, 4, 4), checks=("forward",))  # N=3 hangs
     results = list(run_isolated([(hang, "fake-faulty", "forward", "cpu")], timeout=3,
                                 extra_backends={"fake-faulty": "tests.fake_backends:FaultyBackend"}))
