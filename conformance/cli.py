@@ -135,24 +135,23 @@ def _check_resumable(folder: Path, previous: dict, env: dict, tasks: list, done:
     return done
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not allowed: a finite number of seconds > 0")
-    return value
+def _bounded(convert, ok, allowed: str):
+    """An argparse type: `convert` the text, then check it (one line of error otherwise)."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed: {allowed}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{text} is not allowed: {allowed}")
+        return value
+
+    return parse
 
 
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed: 1 or more worker processes")
-    return value
+_positive_seconds = _bounded(float, lambda v: math.isfinite(v) and v > 0,
+                             "a finite number of seconds > 0")
+_jobs = _bounded(int, lambda v: v >= 1, "an integer, 1 or more worker processes")
 
 
 WORKER_MEMORY = 1.2e9  # bytes a worker with every framework loaded may take (measured peak)
