@@ -14,7 +14,7 @@ import flax.linen as nn
 import jax
 import numpy as np
 
-import backends.jax as jax_target  # noqa: F401  (x64 and the persistent compilation cache)
+import backends.jax as jax_target  # x64, the persistent compilation cache, the devices
 from conformance.backend import Backend
 from conformance.errors import Unsupported
 from conformance.spec import PoolSpec, replace
@@ -30,12 +30,8 @@ class FlaxBackend(Backend):
     def version(self) -> str:
         return flax.__version__
 
-    def devices(self) -> list[str]:
-        platforms = {d.platform for d in jax.devices()}
-        return ["cpu", "gpu"] if platforms & {"gpu", "cuda", "rocm"} else ["cpu"]
-
-    def _device(self, device: str):
-        return jax.devices("gpu")[0] if device == "gpu" else jax.devices("cpu")[0]
+    devices = jax_target.JaxBackend.devices  # the same JAX devices as the `jax` target
+    _device = jax_target.JaxBackend._device
 
     def _kwargs(self, spec: PoolSpec, x: np.ndarray, with_stride: bool = True) -> dict:
         if spec.layout != "channels_last":
