@@ -119,7 +119,7 @@ def _check_resumable(folder: Path, previous: dict, env: dict, tasks: list, done:
         if before != info.get("version"):
             raise UsageError(f"--resume {folder}: {name} is {info.get('version')} here, the "
                              f"records were made with {before}; start a new run")
-    wanted = {(t[0].id, t[1], t[2], t[3]) for t in tasks}
+    wanted = {t.key for t in tasks}
     seen: set = set()
     for r in done:
         k = runfolder.key(r)
@@ -255,7 +255,7 @@ def _execute_run(out: Path, args, cases, backends, info, pool, previous) -> int:
                                                          for r in kept))
         keys = {runfolder.key(r) for r in kept}
         before = len(tasks)
-        tasks = [t for t in tasks if (t[0].id, t[1], t[2], t[3]) not in keys]
+        tasks = [t for t in tasks if t.key not in keys]
         print(f"resuming: {before - len(tasks)} of {before} records already there"
               + (f" ({len(done) - len(kept)} crash/timeout records to retry)"
                  if len(kept) != len(done) else ""), file=sys.stderr)

@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from conformance.results import Result
+from conformance.task import Task
 
 DEFAULT_TIMEOUT = 300.0  # seconds per task
 FOLDER_PREFIX = "conformance-workers-"  # + the owning run's pid: stale ones are recognisable
@@ -81,11 +82,7 @@ def _probe(registry, names: list[str] | None) -> dict[str, dict]:
 
 
 def _failed(task, status: str, message: str) -> Result:
-    case, backend, check, device = task
-    return Result(case_id=case.id, suite=case.suite, spec=case.spec.to_json(),
-                  input_shape=list(case.input_shape), dtype=case.dtype, family=case.family,
-                  backend=backend, backend_version="", device=device, check=check, status=status,
-                  message=message[:4000], note=getattr(case, "note", ""))
+    return Task(*task).result(status, message[:4000])
 
 
 class _Worker:

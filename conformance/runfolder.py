@@ -34,9 +34,11 @@ REPORT_FILES = ("report.html", "summary.csv", "summary.md", "summary.json", "jun
 LOCK = ".lock"
 
 
-def key(record: dict[str, Any]) -> tuple[str, str, str, str]:
-    """A record's identity in a run: case x target x check x device."""
-    return (record["case_id"], record["backend"], record["check"], record["device"])
+def key(record: dict[str, Any]) -> tuple[str, ...]:
+    """A record's identity in a run: case x target x check x device (conformance.task)."""
+    from conformance.task import record_key
+
+    return record_key(record)
 
 
 def atomic_write(path: Path, text: str) -> None:

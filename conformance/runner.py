@@ -16,8 +16,7 @@ from conformance.case import Case
 from conformance.compare import TOLERANCE_ULPS, Comparison
 from conformance.errors import BackendUnavailable, InvalidSpec, Unsupported
 from conformance.results import Result
-
-Task = tuple[Case, str, str, str]  # case, backend, check, device
+from conformance.task import Task
 
 
 def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") -> Result:
@@ -44,13 +43,10 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
         tb = traceback.extract_tb(exc.__traceback__)
         where = stable_text(f" (at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})") if tb else ""
         cmp = Comparison("error", message=stable_text(f"{type(exc).__name__}: {exc}")[:2000] + where)
-    result = Result(
-        case_id=case.id, suite=case.suite, spec=case.spec.to_json(),
-        input_shape=list(case.input_shape), dtype=case.dtype, family=case.family,
-        backend=backend_name, backend_version=version, device=device, check=check,
-        status=cmp.status, max_abs_err=cmp.max_abs_err, max_ulp_err=cmp.max_ulp_err,
-        mismatch_count=cmp.mismatch_count, message=cmp.message,
-        seconds=round(time.perf_counter() - start, 6), expected_from=source, note=case.note,
+    result = Task(case, backend_name, check, device).result(
+        cmp.status, cmp.message, backend_version=version, max_abs_err=cmp.max_abs_err,
+        max_ulp_err=cmp.max_ulp_err, mismatch_count=cmp.mismatch_count,
+        seconds=round(time.perf_counter() - start, 6), expected_from=source,
         diagnosis=diagnosis.diagnose(case, check, actual) if cmp.status == "mismatch"
         and check in ("forward", "grad") else None,
         extra={"tolerance_ulps": TOLERANCE_ULPS.get(case.dtype)} if case.spec.op == "avg"
@@ -141,7 +137,7 @@ def tasks(cases: Iterable[Case], backends: list[str], devices: Iterable[str] = (
                 continue
             for check in case.checks:
                 for device in devices:
-                    yield case, name, check, device
+                    yield Task(case, name, check, device)
 
 
 def run(cases: Iterable[Case], backends: list[str], devices: Iterable[str] = ("cpu",),
