@@ -38,6 +38,7 @@ import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
 
 from conformance.backend import Backend  # noqa: E402
+from conformance.devices import available  # noqa: E402
 from conformance.spec import PoolSpec  # noqa: E402
 
 
@@ -60,7 +61,7 @@ class JaxBackend(Backend):
 
     def devices(self) -> list[str]:
         platforms = {d.platform for d in jax.devices()}
-        return ["cpu", "gpu"] if platforms & {"gpu", "cuda", "rocm"} else ["cpu"]
+        return available(bool(platforms & {"gpu", "cuda", "rocm"}))
 
     def _device(self, device: str):
         return jax.devices("gpu")[0] if device == "gpu" else jax.devices("cpu")[0]

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from conformance.backend import Backend
+from conformance.devices import available
 from conformance.errors import Unsupported
 from conformance.spec import PoolSpec, replace
 
@@ -42,7 +43,7 @@ class TensorFlowBackend(Backend):
         return tf.__version__
 
     def devices(self) -> list[str]:
-        return ["cpu", "gpu"] if tf.config.list_physical_devices("GPU") else ["cpu"]
+        return available(bool(tf.config.list_physical_devices("GPU")))
 
     def _padding(self, spec: PoolSpec, x: np.ndarray):
         if spec.padding == "same_lower":

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from conformance.backend import Backend
+from conformance.devices import available
 from conformance.dtypes import name_of
 from conformance.errors import Unsupported
 from conformance.spec import PoolSpec
@@ -35,7 +36,7 @@ class TorchBackend(Backend):
         return torch.__version__
 
     def devices(self) -> list[str]:
-        return ["cpu", "gpu"] if torch.cuda.is_available() else ["cpu"]
+        return available(torch.cuda.is_available())
 
     # ---- translation ------------------------------------------------------------------------
     def _kwargs(self, spec: PoolSpec, x: np.ndarray, with_stride: bool = True) -> dict:

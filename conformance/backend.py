@@ -13,11 +13,10 @@ from typing import ClassVar
 
 import numpy as np
 
+from conformance.devices import DEVICES
 from conformance.dtypes import name_of
 from conformance.errors import InvalidSpec, Unsupported
 from conformance.spec import PoolSpec, ceil_changes_output
-
-DEVICES = ("cpu", "gpu")
 
 
 class Backend:

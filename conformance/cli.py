@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conformance import options, packages, registry, runfolder, runner
+from conformance.devices import expand as expand_devices
 from conformance.errors import BackendUnavailable, UsageError
 from conformance.results import FAILING, ResultWriter, environment
 
@@ -229,7 +230,7 @@ def _run_in(out: Path, args, cases, jobs: int, previous: dict | None) -> int:
 
 
 def _execute_run(out: Path, args, cases, backends, info, pool, previous) -> int:
-    devices = ["cpu", "gpu"] if args.device == "all" else [args.device]
+    devices = expand_devices(args.device)
     tasks = list(runner.tasks(cases, backends, devices))
     now = datetime.now(UTC).isoformat(timespec="seconds")
     env = environment(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEVICE_CHOICES = ("cpu", "gpu", "all")
+from conformance.devices import CHOICES as DEVICE_CHOICES
 
 
 @dataclass(frozen=True)

@@ -148,11 +148,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "parity_task" not in metafunc.fixturenames:
         return
     from conformance import known, runner
+    from conformance.devices import expand
 
     config = metafunc.config
     backends, unavailable = _selected_backends(config)
     device = _option(config, "device") or "cpu"
-    devices = ["cpu", "gpu"] if device == "all" else [device]
+    devices = expand(device)
     params = []
     for case, backend, check, dev in runner.tasks(_cases(config), backends, devices):
         test_id = f"{case.id}-{backend}-{check}" + ("" if dev == "cpu" else f"-{dev}")

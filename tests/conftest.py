@@ -8,13 +8,14 @@ from __future__ import annotations
 import pytest
 
 from conformance import registry
+from conformance.options import DEVICE_CHOICES
 from conformance.pytest_plugin import OPTIONS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance")
     for name in OPTIONS:
-        choices = ("cpu", "gpu", "all") if name == "device" else None
+        choices = DEVICE_CHOICES if name == "device" else None
         group.addoption(f"--{name}", dest=f"conformance_{name}", default=None, choices=choices,
                         help=f"short for --conformance-{name} (this repository only)")
 
