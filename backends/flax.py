@@ -48,12 +48,12 @@ class FlaxBackend(Backend):
         kw = dict(window_shape=tuple(spec.kernel), padding=padding)
         if with_stride:
             kw["strides"] = tuple(spec.stride)
-        if spec.op == "avg":
+        if spec.kind.averages:
             kw["count_include_pad"] = spec.count_include_pad
         return kw
 
     def _pool(self, spec: PoolSpec):
-        return nn.max_pool if spec.op == "max" else nn.avg_pool
+        return nn.max_pool if spec.kind.selects else nn.avg_pool
 
     def _forward(self, spec, x, device):
         kw = self._kwargs(spec, x)

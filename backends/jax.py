@@ -75,7 +75,7 @@ class JaxBackend(Backend):
                     window_dilation=_full(spec, spec.dilation, 1))
 
     def _pool(self, spec: PoolSpec, xj, args: dict):
-        if spec.op == "max":
+        if spec.kind.selects:
             dt = xj.dtype
             init = -jnp.inf if jnp.issubdtype(dt, jnp.floating) else jnp.iinfo(dt).min
             return lax.reduce_window(xj, jnp.array(init, dt), lax.max, **args)
@@ -115,7 +115,7 @@ class JaxBackend(Backend):
         args = ", ".join(f"{k}={v!r}" for k, v in self._window_args(spec, x).items())
         lines = ["import jax", 'jax.config.update("jax_enable_x64", True)', "import jax.numpy as jnp",
                  "from jax import lax", ""]
-        if spec.op == "max":
+        if spec.kind.selects:
             init = "-jnp.inf" if x.dtype.kind == "f" or x.dtype.name == "bfloat16" else \
                 "jnp.iinfo(a.dtype).min"
             lines.append(f"pool = lambda a: lax.reduce_window(a, jnp.array({init}, a.dtype), "

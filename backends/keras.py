@@ -20,12 +20,13 @@ from typing import ClassVar
 
 import numpy as np
 
+from conformance import ops
 from conformance.backend import Backend
 from conformance.dtypes import name_of
 from conformance.errors import Unsupported
 from conformance.spec import PoolSpec
 
-_LAYERS = {"max": "MaxPooling{n}D", "avg": "AveragePooling{n}D"}
+_LAYERS = {ops.MAX.name: "MaxPooling{n}D", ops.AVG.name: "AveragePooling{n}D"}
 
 
 def _import_keras(wanted: str):

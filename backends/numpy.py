@@ -22,6 +22,7 @@ from dataclasses import replace as dc_replace
 import ml_dtypes
 import numpy as np
 
+from conformance import ops
 from conformance.backend import Backend
 from conformance.dtypes import is_float, name_of, np_dtype, round_from_float64
 from conformance.spec import DimGeometry, PoolSpec, replace
@@ -46,7 +47,10 @@ class Variant:
     neginf_depth0: bool = False  # a -inf window's gradient to depth 0 (PyTorch 3-D NDHWC)
     nan_floor: str = "lowest"  # where a NaN-dropping max starts: "lowest" finite (bfloat16:
     # float32's, which rounds to -inf), "storage" (the storage dtype's lowest) or "-inf"
-    ops: tuple[str, ...] = ("max", "avg")
+    reduction: str | None = None  # only ops with this reduction (conformance.ops); None: all
+
+    def applies_to(self, spec: PoolSpec) -> bool:
+        return self.reduction in (None, spec.kind.reduction)
 
 
 class _Plan:
@@ -140,65 +144,66 @@ VARIANTS: dict[str, Variant] = {
     "nan_ignored": Variant("max starting from the lowest finite value, ignoring NaN (windows of "
                            "NaN or -inf give the lowest finite value; in bfloat16 float32's, "
                            "which rounds to -inf)",
-                           value_rule="ignore_nan", route_rule="ignore_nan", ops=("max",)),
+                           value_rule="ignore_nan", route_rule="ignore_nan", reduction=ops.MAX_REDUCTION),
     "nan_ignored_storage_lowest": Variant("max starting from the storage dtype's lowest finite "
                                           "value, ignoring NaN (a bfloat16 window of NaN or -inf "
                                           "gives -3.39e38)", value_rule="ignore_nan",
                                           route_rule="ignore_nan", nan_floor="storage",
-                                          ops=("max",)),
+                                          reduction=ops.MAX_REDUCTION),
     "nan_dropped": Variant("max ignoring NaN, starting from -inf (a window of NaN or -inf gives "
                            "-inf)", value_rule="ignore_nan", route_rule="ignore_nan",
-                           nan_floor="-inf", ops=("max",)),
+                           nan_floor="-inf", reduction=ops.MAX_REDUCTION),
     "grad_last_nan": Variant("gradient to the last NaN of a window", route_rule="last_nan",
-                             ops=("max",)),
+                             reduction=ops.MAX_REDUCTION),
     "grad_ge_select": Variant("gradient routed by a `>=` select (XLA select_and_scatter): a NaN "
-                              "never keeps the pick", route_rule="ge_select", ops=("max",)),
+                              "never keeps the pick", route_rule="ge_select", reduction=ops.MAX_REDUCTION),
     "grad_gt": Variant("gradient routed by a strict `>` scan from the window's first element: a "
                        "NaN takes the gradient only when it comes first", route_rule="gt",
-                       ops=("max",)),
+                       reduction=ops.MAX_REDUCTION),
     "grad_last_tie": Variant("gradient to the last of tied maxima", route_rule="last_tie",
-                             ops=("max",)),
+                             reduction=ops.MAX_REDUCTION),
     "grad_split_ties": Variant("gradient split equally between tied maxima (as reduce_max "
-                               "does)", split_ties=True, ops=("max",)),
+                               "does)", split_ties=True, reduction=ops.MAX_REDUCTION),
     "grad_ge_select_padded": Variant("gradient routed by a `>=` select over the padded window, "
                                      "padding valued -inf: a window of padding and -inf sends its "
                                      "gradient into the padding (lost); a NaN never keeps the pick",
-                                     route_rule="ge_select", padding_selectable=True, ops=("max",)),
+                                     route_rule="ge_select", padding_selectable=True,
+                                     reduction=ops.MAX_REDUCTION),
     "grad_lost_in_padding": Variant("gradient of a window holding only padding and -inf lost in "
                                     "the padding (padding valued -inf comes first and is not "
                                     "beaten); other windows as the reference",
-                                    padding_selectable=True, ops=("max",)),
+                                    padding_selectable=True, reduction=ops.MAX_REDUCTION),
     "max_last_tie": Variant("max keeps the last of tied maxima (visible for signed zeros: "
                             "max(-0.0, +0.0) = +0.0, max(+0.0, -0.0) = -0.0)",
-                            value_rule="last_tie", route_rule="last_tie", ops=("max",)),
+                            value_rule="last_tie", route_rule="last_tie", reduction=ops.MAX_REDUCTION),
     "grad_all_near_max": Variant("full gradient to every element within 1e-5 of the window "
                                  "maximum (NaN dropped): |x - max| < 1e-5, so tied maxima, "
                                  "near-ties and subnormals all get it, infinities never",
                                  value_rule="ignore_nan", route_rule="ignore_nan",
-                                 all_near_max=1e-5, ops=("max",)),
+                                 all_near_max=1e-5, reduction=ops.MAX_REDUCTION),
     "grad_neginf_depth0": Variant("gradient of a window whose maximum is -inf sent to depth 0 at "
                                   "the window's first in-bounds row and column (an index that "
-                                  "lacks its depth term)", neginf_depth0=True, ops=("max",)),
+                                  "lacks its depth term)", neginf_depth0=True, reduction=ops.MAX_REDUCTION),
     "zero_sign_ordered": Variant("max orders +0.0 above -0.0 (IEEE maximum) instead of keeping "
                                  "the first of tied zeros", value_rule="pos_zero",
-                                 route_rule="pos_zero", ops=("max",)),
+                                 route_rule="pos_zero", reduction=ops.MAX_REDUCTION),
     "cip_flipped": Variant("count_include_pad the other way round",
                            spec_change=(("count_include_pad", lambda s: not s.count_include_pad),),
-                           ops=("avg",)),
+                           reduction=ops.MEAN_REDUCTION),
     "same_split_flipped": Variant("SAME padding's odd pixel on the other side (SAME_UPPER vs "
                                   "SAME_LOWER)", spec_change=(("padding", _flip_same),)),
     "ceil_keeps_last_window": Variant("ceil mode without the rule that drops a last window "
                                       "starting in the right padding", keep_last_ceil_window=True),
     "ceil_overhang_counted": Variant("the divisor counts the ceil-mode overhang past the padding "
-                                     "(the full kernel)", overhang_counts=True, ops=("avg",)),
+                                     "(the full kernel)", overhang_counts=True, reduction=ops.MEAN_REDUCTION),
     "accumulate_storage": Variant("the sum accumulated in the input dtype, in window order",
-                                  accumulate="storage", ops=("avg",)),
+                                  accumulate="storage", reduction=ops.MEAN_REDUCTION),
     "accumulate_float32": Variant("the sum accumulated in float32, in window order",
-                                  accumulate="float32", ops=("avg",)),
+                                  accumulate="float32", reduction=ops.MEAN_REDUCTION),
     "flush_subnormals": Variant("subnormal inputs and results flushed to zero (FTZ/DAZ)",
                                 flush_subnormals=True),
     "daz_compare": Variant("max comparing subnormals as zero (DAZ) but returning the element "
-                           "unflushed", daz_compare=True, ops=("max",)),
+                           "unflushed", daz_compare=True, reduction=ops.MAX_REDUCTION),
 }
 
 
@@ -270,10 +275,10 @@ class NumpyBackend(Backend):
         spec, v = self._variant(spec, variant)
         plan, xp = self._setup(spec, x, v)
         dtype = name_of(x.dtype)
-        if spec.op == "max" and variant is None and is_float(dtype) and dtype != "bfloat16" \
+        if spec.kind.selects and variant is None and is_float(dtype) and dtype != "bfloat16" \
                 and not np.isnan(x).any():
             return _from_cf(spec, _max_fast(plan, _to_cf(spec, x)))
-        if spec.op == "max":
+        if spec.kind.selects:
             key = _flush(xp, dtype) if v.daz_compare else None
             y, arg = _max_with_argmax(plan, xp, v.value_rule, key)
             if xp.dtype == np.int64:
@@ -292,7 +297,7 @@ class NumpyBackend(Backend):
     def _vjp(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, device: str,
              variant: str | None = None) -> np.ndarray:
         dtype = name_of(x.dtype)
-        if spec.op == "max" and variant is None and is_float(dtype) and dtype != "bfloat16" \
+        if spec.kind.selects and variant is None and is_float(dtype) and dtype != "bfloat16" \
                 and not np.isnan(x).any():
             plan = _Plan(spec, _to_cf(spec, x).shape, spec.geometry(x.shape))
             gx = _max_vjp_fast(plan, _to_cf(spec, x), _to_cf(spec, gy).astype(np.float64))
@@ -303,7 +308,7 @@ class NumpyBackend(Backend):
         if g.shape != plan.out_shape:  # a variant with another output shape has no vjp here
             raise ValueError(f"variant output shape {plan.out_shape} != gy shape {g.shape}")
         gp = np.zeros(plan.padded_shape)
-        if spec.op == "max":
+        if spec.kind.selects:
             key = _flush(xp, name_of(x.dtype)) if v.daz_compare else None
             best, arg = _max_with_argmax(plan, xp, v.route_rule, key, v.padding_selectable)
             if v.all_near_max is not None:  # by subtraction: inf - inf and NaN never qualify

@@ -52,7 +52,7 @@ class TensorFlowBackend(Backend):
             return spec.padding.upper()
         if all(lo == hi == 0 for lo, hi in spec.padding):
             return "VALID"
-        if spec.op == "avg":
+        if spec.kind.averages:
             raise Unsupported("tf.nn.avg_pool accepts only SAME/VALID padding")
         if spec.ndim == 3:
             raise Unsupported("tf.nn.max_pool3d accepts only SAME/VALID padding")
@@ -71,7 +71,7 @@ class TensorFlowBackend(Backend):
                     data_format=_FORMATS[(spec.layout, spec.ndim)])
 
     def _fn(self, spec: PoolSpec):
-        return tf.nn.max_pool if spec.op == "max" else tf.nn.avg_pool
+        return tf.nn.max_pool if spec.kind.selects else tf.nn.avg_pool
 
     def _device(self, device: str):
         return tf.device("/GPU:0" if device == "gpu" else "/CPU:0")
@@ -105,7 +105,7 @@ class TensorFlowBackend(Backend):
         if check == "default_stride":  # the strides argument left out: tf.nn.pool
             at_one = self._args(replace(spec, stride=(1,) * spec.ndim), x)
             call = (f"tf.nn.pool(xt, window_shape={list(spec.kernel)!r}, pooling_type="
-                    f"{'MAX' if spec.op == 'max' else 'AVG'!r}, padding={at_one['padding']!r}, "
+                    f"{'MAX' if spec.kind.selects else 'AVG'!r}, padding={at_one['padding']!r}, "
                     f"data_format={at_one['data_format']!r})")
         lines = ["import tensorflow as tf", ""]
         if check == "grad":
@@ -125,7 +125,7 @@ class TensorFlowBackend(Backend):
         args = self._args(replace(spec, stride=(1,) * spec.ndim), x)
         if not isinstance(args["padding"], str):
             raise Unsupported("tf.nn.pool takes SAME/VALID padding only")
-        kind = "MAX" if spec.op == "max" else "AVG"
+        kind = "MAX" if spec.kind.selects else "AVG"
         with self._device(device):
             return self._run(lambda xt: tf.nn.pool(xt, window_shape=list(spec.kernel),
                                                    pooling_type=kind, padding=args["padding"],

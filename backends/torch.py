@@ -50,7 +50,7 @@ class TorchBackend(Backend):
         kw = dict(kernel_size=spec.kernel, padding=padding, ceil_mode=spec.ceil_mode)
         if with_stride:
             kw["stride"] = spec.stride
-        if spec.op == "max":
+        if spec.kind.selects:
             kw["dilation"] = spec.dilation
             return kw
         if any(d != 1 for d in spec.dilation):

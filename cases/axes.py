@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance import ops
 from conformance.case import Case
 from conformance.dtypes import DTYPES, INT_DTYPES
 from conformance.spec import PoolSpec
 
 AXES: dict[str, list[Any]] = {
-    "op": ["max", "avg"],
+    "op": [ops.MAX.name, ops.AVG.name],
     "ndim": [1, 2, 3],
     "kernel": ["one", "two", "three", "rect"],
     "stride": ["default", "one", "lt", "eq", "gt"],
@@ -41,17 +42,18 @@ FLOAT_ONLY_FAMILIES = ("nan", "inf", "signed_zero", "near_underflow")
 
 def violates(a: dict[str, Any]) -> str | None:
     """The rule a (partial) assignment breaks, or None. Rules look only at keys present."""
-    op, dtype, family = a.get("op"), a.get("dtype"), a.get("family")
+    dtype, family = a.get("dtype"), a.get("family")
+    op = ops.of(a["op"]) if "op" in a else None
     kernel, stride = a.get("kernel"), a.get("stride")
-    if op == "avg" and dtype in INT_DTYPES:
+    if op and op.averages and dtype in INT_DTYPES:
         return "average pooling is defined for float dtypes only"
     if dtype in INT_DTYPES and family in FLOAT_ONLY_FAMILIES:
         return "integers have no NaN, infinity, signed zero or subnormals"
     if dtype == "uint8" and family == "negative":
         return "uint8 has no negative values"
-    if op == "max" and a.get("count_include_pad") is False:
+    if op and not op.averages and a.get("count_include_pad") is False:
         return "count_include_pad applies to average pooling only"
-    if op == "max" and a.get("divisor_override") == "set":
+    if op and not op.averages and a.get("divisor_override") == "set":
         return "divisor_override applies to average pooling only"
     if a.get("divisor_override") == "set" and a.get("count_include_pad") is False:
         return "divisor_override makes count_include_pad irrelevant"
@@ -143,7 +145,7 @@ def build_case(a: dict[str, Any], *, suite: str, seed: int = 0) -> Case:
         op=a["op"], kernel=tuple(kernel),
         stride=None if a["stride"] == "default" else tuple(eff),
         padding=padding, dilation=dilation, ceil_mode=a["ceil_mode"],
-        count_include_pad=a["count_include_pad"] if a["op"] == "avg" else True,
+        count_include_pad=a["count_include_pad"] if ops.of(a["op"]).averages else True,
         divisor_override=(sum(kernel) + 1) if a["divisor_override"] == "set" else None,
         layout=a["layout"],
     )

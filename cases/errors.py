@@ -6,6 +6,7 @@ it reacts, against the verdict of the semantics (conformance/errorparity.py).
 
 from __future__ import annotations
 
+from conformance import ops
 from conformance.errorparity import ErrorCase, RawSpec
 
 
@@ -46,7 +47,7 @@ GEOMETRIES = [
 def error_cases() -> list[ErrorCase]:
     out = []
     for name, kw, shape, note in GEOMETRIES:
-        for op in ("max", "avg"):
+        for op in ops.NAMES:
             for layout in ("channels_first", "channels_last"):
                 sh = shape if layout == "channels_first" else (shape[0], *shape[2:], shape[1])
                 suffix = "" if layout == "channels_first" else "-cl"

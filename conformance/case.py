@@ -68,8 +68,8 @@ class Case:
         if not isinstance(self.family, str) or self.family not in FAMILIES:
             raise InvalidSpec("family", self.family, f"one of {tuple(FAMILIES)}")
         if not is_float(self.dtype):
-            if self.spec.op == "avg":
-                raise InvalidSpec("dtype", self.dtype, "a float dtype for op='avg'")
+            if self.spec.kind.averages:
+                raise InvalidSpec("dtype", self.dtype, f"a float dtype for op={self.spec.op!r}")
             if self.family in ("nan", "inf", "signed_zero", "near_underflow") or (
                 self.family == "negative" and self.dtype == "uint8"):
                 raise InvalidSpec("family", self.family, f"a family representable in {self.dtype}")

@@ -54,7 +54,7 @@ def scale(case: Case, check: str) -> np.ndarray | None:
     """The magnitude scale of the tolerance; max forward values compare exactly and need none."""
     if check == "grad":
         return cached_reference(case, "grad_scale")
-    return cached_reference(case, "forward_scale") if case.spec.op == "avg" else None
+    return cached_reference(case, "forward_scale") if case.spec.kind.averages else None
 
 
 DEFAULT_STRIDES = ("kernel", "1")  # the defaults APIs document for an omitted stride
@@ -81,7 +81,7 @@ def _measured_default(case: Case, x: np.ndarray, actual: np.ndarray) -> str:
     by_shape = [d for d, y in found.items() if y.shape == actual.shape]
     if len(by_shape) == 1:
         return by_shape[0]
-    by_value = [d for d in by_shape if compare(actual, found[d], exact=case.spec.op == "max",
+    by_value = [d for d in by_shape if compare(actual, found[d], exact=case.spec.kind.selects,
                                                scale=None).status == "pass"]
     if len(by_value) == 1:
         return by_value[0]
@@ -115,8 +115,8 @@ def check_default_stride(case: Case, backend, device: str) -> Outcome:
         info["erratum"] = (f"the seed's claim that the stride defaults to the window does not "
                            f"hold for {backend.name}: {backend.default_stride_api} documents "
                            f"{documented}, measured {measured}")
-    scale = ref.forward(spec, np.abs(x)) if case.spec.op == "avg" else None
-    cmp = compare(actual, expected, exact=case.spec.op == "max", scale=scale)
+    scale = ref.forward(spec, np.abs(x)) if case.spec.kind.averages else None
+    cmp = compare(actual, expected, exact=case.spec.kind.selects, scale=scale)
     return Outcome(cmp, source, actual, expected, info)
 
 
@@ -131,7 +131,7 @@ def check_forward(case: Case, backend, device: str) -> Outcome:
         source = "seed"
     else:
         expected, source = cached_reference(case, "forward"), "reference"
-    return Outcome(compare(actual, expected, exact=case.spec.op == "max",
+    return Outcome(compare(actual, expected, exact=case.spec.kind.selects,
                            scale=scale(case, "forward")), source, actual, expected)
 
 

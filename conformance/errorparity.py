@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from conformance import ops
 from conformance.compare import Comparison, compare
 from conformance.dtypes import np_dtype
 from conformance.errors import InvalidSpec, Unsupported
@@ -49,6 +50,10 @@ class RawSpec:
     @property
     def padding_kind(self) -> str:
         return "raw"
+
+    @property
+    def kind(self) -> ops.Op:
+        return ops.of(self.op)
 
     def spatial_axes(self) -> tuple[int, ...]:
         first = 2 if self.layout == "channels_first" else 1
@@ -164,6 +169,6 @@ def check(case: ErrorCase, backend, ref, device: str) -> tuple[Comparison, np.nd
         return Comparison("pass" if raised else "mismatch", message=message), None
     if raised:
         return Comparison("unsupported", message=message), None
-    cmp = compare(actual, expected, exact=case.spec.op == "max")
+    cmp = compare(actual, expected, exact=case.spec.kind.selects)
     cmp.message = message + (f" | {cmp.message}" if cmp.message else "")
     return cmp, actual

@@ -49,7 +49,7 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
         seconds=round(time.perf_counter() - start, 6), expected_from=source,
         diagnosis=diagnosis.diagnose(case, check, actual) if cmp.status == "mismatch"
         and check in ("forward", "grad") else None,
-        extra={"tolerance_ulps": TOLERANCE_ULPS.get(case.dtype)} if case.spec.op == "avg"
+        extra={"tolerance_ulps": TOLERANCE_ULPS.get(case.dtype)} if case.spec.kind.averages
         or check == "grad" else {},
     )
     if stride_info is not None:
@@ -93,7 +93,7 @@ def _attach_evidence(result: Result, case: Case, check: str, backend, actual, ex
     try:
         scale = checks.scale(case, check)
         result.extra.update(evidence.collect(actual, expected, layout=case.spec.layout,
-                                             exact=check != "grad" and case.spec.op == "max",
+                                             exact=check != "grad" and case.spec.kind.selects,
                                              scale=scale))
     except Exception as exc:  # evidence is a convenience; its failure must not hide the result
         result.extra["evidence_error"] = f"{type(exc).__name__}: {exc}"

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from conformance import ops
 from conformance.errors import InvalidSpec
 
-OPS = ("max", "avg")
+OPS = ops.NAMES
 PADDING_MODES = ("valid", "same", "same_lower")
 LAYOUTS = ("channels_first", "channels_last")
 DEFAULT_NDIM = 2  # what a scalar kernel means when no other field gives the rank (nn.MaxPool2d(3))
@@ -127,15 +128,21 @@ class PoolSpec:
         set_("stride", _per_dim("stride", stride, nd, minimum=1))
         set_("dilation", _per_dim("dilation", self.dilation, nd, minimum=1))
         set_("padding", self._normalise_padding(nd))
-        if self.op == "max":
+        if not self.kind.averages:
             if self.divisor_override is not None:
-                raise InvalidSpec("divisor_override", self.divisor_override, "None for op='max'")
+                raise InvalidSpec("divisor_override", self.divisor_override,
+                                  f"None for op={self.op!r}")
             # Irrelevant for max; fixed so that one id always means one spec.
             set_("count_include_pad", True)
         elif self.divisor_override is not None and not (
             _is_int(self.divisor_override) and self.divisor_override >= 1
         ):
             raise InvalidSpec("divisor_override", self.divisor_override, "None or an int >= 1")
+
+    @property
+    def kind(self) -> ops.Op:
+        """What the op computes (conformance.ops): ask it instead of comparing `op` strings."""
+        return ops.of(self.op)
 
     def _rank(self) -> int:
         hints = {
@@ -250,7 +257,7 @@ class PoolSpec:
             parts.append(f"d{x(self.dilation)}")
         if self.ceil_mode:
             parts.append("ceil")
-        if self.op == "avg" and not self.count_include_pad:
+        if self.kind.averages and not self.count_include_pad:
             parts.append("xpad")
         if self.divisor_override is not None:
             parts.append(f"div{self.divisor_override}")

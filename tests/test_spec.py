@@ -120,3 +120,14 @@ def test_json_round_trip():
     s = PoolSpec(op="avg", kernel=(3, 2), stride=(1, 2), padding=((0, 1), (1, 0)), dilation=(1, 2),
                  ceil_mode=True, count_include_pad=False)
     assert PoolSpec.from_json(s.to_json()) == s
+
+
+def test_the_op_decides_through_its_kind_not_its_name():
+    from conformance import ops
+
+    assert PoolSpec("max", 2).kind is ops.MAX and ops.MAX.selects and not ops.MAX.averages
+    assert PoolSpec("avg", 2).kind is ops.AVG and ops.AVG.averages and not ops.AVG.selects
+    with pytest.raises(InvalidSpec, match="divisor_override"):
+        PoolSpec("max", 2, divisor_override=3)  # a divisor only where the op averages
+    with pytest.raises(InvalidSpec, match=r"op.*\('max', 'avg'\)"):
+        PoolSpec("median", 2)
