@@ -7,7 +7,6 @@ divergence; 1 on any unexpected mismatch, error, crash or fixed divergence; 2 on
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import sys
@@ -16,21 +15,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conformance import options, packages, registry, runfolder, runner
+from conformance import execution, options, packages, registry, runfolder, runner
 from conformance.devices import expand as expand_devices
 from conformance.errors import BackendUnavailable, UsageError
 from conformance.results import FAILING, ResultWriter, environment
-
-
-def _backends(arg: str | None) -> list[str]:
-    if not arg:
-        return registry.available()
-    names = [n.strip() for n in arg.split(",") if n.strip()]
-    for n in names:
-        why = registry.reason(n)
-        if why:
-            raise UsageError(f"--backends: {why}")
-    return names
 
 
 def _suites(arg: str, seed: int = 0):
@@ -79,15 +67,6 @@ class _Progress:
             self.bar.stop()
 
 
-def cases_hash(cases) -> str:
-    """One hash over every case id and input byte: equal on any machine for the same seed."""
-    digest = hashlib.sha256()
-    for case in cases:
-        digest.update(case.id.encode())
-        digest.update(case.make_input().tobytes())
-    return digest.hexdigest()[:16]
-
-
 def _resume_settings(args) -> dict:
     """--resume takes suite, targets, device and seed from the folder; giving them again is a
     usage error rather than silently ignored."""
@@ -105,35 +84,6 @@ def _resume_settings(args) -> dict:
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{args.resume}: environment.json lacks {exc} (not resumable)") from None
     return previous
-
-
-def _check_resumable(folder: Path, previous: dict, env: dict, tasks: list, done: list[dict],
-                     retry_crashed: bool) -> list[dict]:
-    """The records already there must be this run's: same cases (hash), same target versions,
-    keys among the tasks, no duplicates. Returns the records to keep."""
-    if previous.get("cases_hash") != env["cases_hash"]:
-        raise UsageError(f"--resume {folder}: its records were made from other cases (case/input "
-                         f"hash {previous.get('cases_hash')}, here {env['cases_hash']}); start a "
-                         f"new run")
-    for name, info in env["backends"].items():
-        before = (previous.get("backends") or {}).get(name, {}).get("version")
-        if before != info.get("version"):
-            raise UsageError(f"--resume {folder}: {name} is {info.get('version')} here, the "
-                             f"records were made with {before}; start a new run")
-    wanted = {t.key for t in tasks}
-    seen: set = set()
-    for r in done:
-        k = runfolder.key(r)
-        if k not in wanted:
-            raise UsageError(f"--resume {folder}: a record ({' / '.join(k)}) is not a task of "
-                             f"this run (another suite's?); start a new run")
-        if k in seen:
-            raise UsageError(f"--resume {folder}: the record {' / '.join(k)} appears twice; the "
-                             f"folder was written by two runs; start a new run")
-        seen.add(k)
-    if retry_crashed:
-        return [r for r in done if r["status"] not in ("crash", "timeout")]
-    return done
 
 
 def _bounded(convert, ok, allowed: str):
@@ -155,25 +105,6 @@ _positive_seconds = _bounded(float, lambda v: math.isfinite(v) and v > 0,
 _jobs = _bounded(int, lambda v: v >= 1, "an integer, 1 or more worker processes")
 
 
-WORKER_MEMORY = 1.2e9  # bytes a worker with every framework loaded may take (measured peak)
-
-
-def _cap_jobs(jobs: int) -> int:
-    """No more workers than the memory holds (about 1.2 GB each with every framework)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            info = dict(line.split(":", 1) for line in fh)
-        available = int(info["MemAvailable"].split()[0]) * 1024
-    except (OSError, KeyError, ValueError):
-        return jobs
-    most = max(1, int(available // WORKER_MEMORY))
-    if jobs > most:
-        print(f"conformance: --jobs {jobs} would need about {jobs * WORKER_MEMORY / 1e9:.1f} GB; "
-              f"{available / 1e9:.1f} GB are available: using --jobs {most}", file=sys.stderr)
-        return most
-    return jobs
-
-
 def cmd_run(args) -> int:
     if args.retry_crashed and not args.resume:
         raise UsageError("--retry-crashed goes with --resume RUN_DIR")
@@ -181,7 +112,7 @@ def cmd_run(args) -> int:
     args.suite = args.suite or "default"
     args.device = args.device or "cpu"
     args.seed = args.seed or 0
-    jobs = _cap_jobs(args.jobs)
+    jobs = execution.cap_jobs(args.jobs)
     if args.no_isolate:
         print("conformance: --no-isolate runs every call in this process without a time limit "
               "(--timeout applies to isolated runs only); a hung call hangs the run",
@@ -201,42 +132,20 @@ def cmd_run(args) -> int:
 
 
 def _run_in(out: Path, args, cases, jobs: int, previous: dict | None) -> int:
-    pool = None
-    if args.no_isolate:
-        backends = _backends(args.backends)
-        info = {n: {"version": registry.get(n).version, "devices": registry.get(n).devices()}
-                for n in backends}
-    else:  # the frameworks load in the workers only
-        from conformance.isolation import WorkerPool
-
-        pool = WorkerPool(jobs, args.timeout)
-        asked = [n.strip() for n in args.backends.split(",") if n.strip()] if args.backends else None
-        try:
-            probed = pool.probe(asked)
-        except BaseException:
-            pool.close()
-            raise
-        missing = [v["reason"] for v in probed.values() if "reason" in v]
-        if asked and missing:
-            pool.close()
-            raise UsageError(f"--backends: {'; '.join(missing)}")
-        backends = [n for n, v in probed.items() if "reason" not in v]
-        info = {n: probed[n] for n in backends}
-    try:
-        return _execute_run(out, args, cases, backends, info, pool, previous)
-    finally:
-        if pool is not None:
-            pool.close()
+    with execution.start(args.backends, isolate=not args.no_isolate, jobs=jobs,
+                         timeout=args.timeout) as ex:
+        return _execute_run(out, args, cases, ex, previous)
 
 
-def _execute_run(out: Path, args, cases, backends, info, pool, previous) -> int:
+def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> int:
+    backends, info = ex.backends, ex.info
     devices = expand_devices(args.device)
     tasks = list(runner.tasks(cases, backends, devices))
     now = datetime.now(UTC).isoformat(timespec="seconds")
     env = environment(
         info,
         suite=args.suite, seed=args.seed, run_id=out.name, cases=len(cases), tasks=len(tasks),
-        started=now, cases_hash=cases_hash(cases),
+        started=now, cases_hash=runfolder.cases_hash(cases),
         partial=True, device=args.device, isolated=not args.no_isolate, backend_order=backends,
     )
     if any(s.strip() in ("smoke", "default") for s in args.suite.split(",")):
@@ -250,7 +159,7 @@ def _execute_run(out: Path, args, cases, backends, info, pool, previous) -> int:
     earlier = 0.0
     if previous is not None:
         done = runfolder.read_records(results_path, repair=True)
-        kept = _check_resumable(out, previous, env, tasks, done, args.retry_crashed)
+        kept = runfolder.check_resumable(out, previous, env, tasks, done, args.retry_crashed)
         if len(kept) != len(done):  # --retry-crashed: those records are computed again
             runfolder.atomic_write(results_path, "".join(json.dumps(r, sort_keys=True) + "\n"
                                                          for r in kept))
@@ -271,8 +180,7 @@ def _execute_run(out: Path, args, cases, backends, info, pool, previous) -> int:
     progress = _Progress(len(tasks))
     try:
         with ResultWriter(results_path) as writer:
-            results = pool.run(tasks) if pool is not None else _execute(tasks, args.jobs)
-            for result in results:
+            for result in ex.run(tasks):
                 writer.write(result)
                 progress.tick(result)
                 failing += result.status in FAILING
@@ -298,31 +206,6 @@ REPRODUCIBLE = ("forward", "grad", "default_stride")  # checks a reproducer scri
 
 class Interrupted(Exception):
     """Ctrl-C during a run: one line for the user, the folder stays resumable."""
-
-
-def _ignore_sigint() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for everyone
-
-
-def _run_task(task):
-    return runner.run_check(*task)
-
-
-def _execute(tasks, jobs: int):
-    """Results in task order without isolation: in this process, or in spawned workers that
-    do not survive a crash (`--no-isolate --jobs N`)."""
-    if jobs <= 1:
-        for task in tasks:
-            yield runner.run_check(*task)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint) as pool:
-        yield from pool.map(_run_task, tasks, chunksize=max(1, len(tasks) // (jobs * 8)))
 
 
 def cmd_list(args) -> int:
@@ -369,7 +252,7 @@ def cmd_show(args) -> int:
                      separators=(", ", ": ")))
     if case.note:
         print(f"note: {case.note}")
-    names = _backends(args.backends)
+    names = execution.available_here(args.backends)
     results = runner.run([case], names)
     for r in results:
         print(f"  {r.backend:<11} {r.check:<15} {r.status:<17} {r.message[:160]}")
@@ -387,24 +270,9 @@ def cmd_show(args) -> int:
     return 0
 
 
-def _load(path: str) -> dict[tuple, dict]:
-    p = runfolder.results_path(path)
-    if not p.exists():
-        raise UsageError(f"{path}: no results.jsonl there")
-    return {runfolder.key(r): r for r in runfolder.read_records(p)}
-
-
-def _partial(path: str) -> bool:
-    folder = Path(path) if Path(path).is_dir() else Path(path).parent
-    try:
-        return bool(runfolder.read_environment(folder).get("partial"))
-    except UsageError:
-        return False
-
-
 def cmd_diff(args) -> int:
     """Status changes between two runs; exit 1 when NEW has divergences OLD did not."""
-    old, new = _load(args.old), _load(args.new)
+    old, new = runfolder.records_by_key(args.old), runfolder.records_by_key(args.new)
     quiet = ("pass", "unsupported")
     appeared, fixed, changed = [], [], []
     for key in sorted(set(old) | set(new)):
@@ -427,7 +295,7 @@ def cmd_diff(args) -> int:
         print(f"{title}: {len(lines)}")
         for line in lines:
             print(f"  {line}")
-    partial = _partial(args.new)
+    partial = runfolder.is_partial(args.new)
     if partial:
         print(f"{args.new} is a PARTIAL run: missing records are not comparable")
     return 1 if appeared or partial else 0
@@ -487,7 +355,7 @@ def cmd_bench(args) -> int:
     known = {"reference", "scaling", "textbook", "layers", "suite"}
     if set(what) - known:
         raise UsageError(f"--what: {sorted(set(what) - known)} unknown; choose from {sorted(known)}")
-    backends = _backends(args.backends)
+    backends = execution.available_here(args.backends)
     out = Path(args.out) if args.out else None
     result = bench.run(what, args.reps, backends, out)
     print(bench.format_result(result))

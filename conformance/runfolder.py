@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -145,3 +146,58 @@ def owned(folder: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def cases_hash(cases) -> str:
+    """One hash over every case id and input byte: equal on any machine for the same seed."""
+    digest = hashlib.sha256()
+    for case in cases:
+        digest.update(case.id.encode())
+        digest.update(case.make_input().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def check_resumable(folder: Path, previous: dict, env: dict, tasks: list, done: list[dict],
+                     retry_crashed: bool) -> list[dict]:
+    """The records already there must be this run's: same cases (hash), same target versions,
+    keys among the tasks, no duplicates. Returns the records to keep."""
+    if previous.get("cases_hash") != env["cases_hash"]:
+        raise UsageError(f"--resume {folder}: its records were made from other cases (case/input "
+                         f"hash {previous.get('cases_hash')}, here {env['cases_hash']}); start a "
+                         f"new run")
+    for name, info in env["backends"].items():
+        before = (previous.get("backends") or {}).get(name, {}).get("version")
+        if before != info.get("version"):
+            raise UsageError(f"--resume {folder}: {name} is {info.get('version')} here, the "
+                             f"records were made with {before}; start a new run")
+    wanted = {t.key for t in tasks}
+    seen: set = set()
+    for r in done:
+        k = key(r)
+        if k not in wanted:
+            raise UsageError(f"--resume {folder}: a record ({' / '.join(k)}) is not a task of "
+                             f"this run (another suite's?); start a new run")
+        if k in seen:
+            raise UsageError(f"--resume {folder}: the record {' / '.join(k)} appears twice; the "
+                             f"folder was written by two runs; start a new run")
+        seen.add(k)
+    if retry_crashed:
+        return [r for r in done if r["status"] not in ("crash", "timeout")]
+    return done
+
+
+def records_by_key(path: str) -> dict[tuple, dict]:
+    """The records of a run (folder or results file) by their key."""
+    p = results_path(path)
+    if not p.exists():
+        raise UsageError(f"{path}: no results.jsonl there")
+    return {key(r): r for r in read_records(p)}
+
+
+def is_partial(path: str) -> bool:
+    """Whether the run there stopped before its last task (environment.json says so)."""
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    try:
+        return bool(read_environment(folder).get("partial"))
+    except UsageError:
+        return False
