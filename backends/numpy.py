@@ -45,6 +45,9 @@ class Variant:
     all_near_max: float | None = None  # max's full gradient wherever |x - max| < this
     padding_selectable: bool = False  # padding takes part in max's pick as -inf (XLA)
     neginf_depth0: bool = False  # a -inf window's gradient to depth 0 (PyTorch 3-D NDHWC)
+    compute_float32: bool = False  # float64 inputs computed in float32, saturating at ±FLT_MAX
+    clamp_float32: str | None = None  # "both": results clipped to ±FLT_MAX, "upper": to +FLT_MAX
+    nan_result_neginf: bool = False  # a NaN result becomes -inf (a NaN-unaware output clamp)
     nan_floor: str = "lowest"  # where a NaN-dropping max starts: "lowest" finite (bfloat16:
     # float32's, which rounds to -inf), "storage" (the storage dtype's lowest) or "-inf"
     reduction: str | None = None  # only ops with this reduction (conformance.ops); None: all
@@ -132,6 +135,8 @@ _RULES = {
     "ignore_nan": lambda v, best, fresh: ~_isnan(v) & (fresh | (v > best)),
     "last_tie": lambda v, best, fresh: fresh | (v >= best) | (_isnan(v) & ~_isnan(best)),
     "gt": lambda v, best, fresh: fresh | (v > best),  # a NaN keeps the pick only if first
+    # x86 MAXPS(best, v): v unless best > v, so a NaN (either side) and a tied zero yield v
+    "maxps": lambda v, best, fresh: fresh | ~(best > v),
     "pos_zero": lambda v, best, fresh: fresh | _greater(v, best) | (
         (v == 0) & (best == 0) & np.signbit(best) & ~np.signbit(v)),  # +0.0 beats -0.0
 }
@@ -196,6 +201,23 @@ VARIANTS: dict[str, Variant] = {
                                       "starting in the right padding", keep_last_ceil_window=True),
     "ceil_overhang_counted": Variant("the divisor counts the ceil-mode overhang past the padding "
                                      "(the full kernel)", overhang_counts=True, reduction=ops.MEAN_REDUCTION),
+    "max_maxps": Variant("max as x86 MAXPS scans the window: a later element replaces the "
+                         "running maximum unless that is greater, so a NaN survives only as the "
+                         "last element of its window, and the last of tied zeros wins",
+                         value_rule="maxps", route_rule="maxps", reduction=ops.MAX_REDUCTION),
+    "compute_float32": Variant("float64 computed in float32: inputs rounded to float32 and "
+                               "clamped to ±FLT_MAX (infinities included), sums in float32",
+                               compute_float32=True, accumulate="float32", clamp_float32="both"),
+    "clamp_finite": Variant("results clamped to ±FLT_MAX (TFLite's activation bounds for no "
+                            "activation), and max scanning from the lowest finite value, "
+                            "ignoring NaN", value_rule="ignore_nan", clamp_float32="both"),
+    "xnnpack_clamp": Variant("XNNPACK's output clamp: +inf clamped to FLT_MAX, a NaN result "
+                             "becomes -inf, -inf kept; max scanned with a strict > from the "
+                             "window's first element (a NaN kept only if first)", value_rule="gt",
+                             clamp_float32="upper", nan_result_neginf=True),
+    "nan_result_neginf": Variant("a NaN result becomes -inf (an output clamp max(min(y, +inf), "
+                                 "-inf) with x86 MINPS/MAXPS operand order)",
+                                 nan_result_neginf=True),
     "accumulate_storage": Variant("the sum accumulated in the input dtype, in window order",
                                   accumulate="storage", reduction=ops.MEAN_REDUCTION),
     "accumulate_float32": Variant("the sum accumulated in float32, in window order",
@@ -255,6 +277,9 @@ class NumpyBackend(Backend):
         xp[plan.interior] = xc.astype(work)
         if variant.flush_subnormals and work == np.float64:
             xp = _flush(xp, name_of(x.dtype))
+        if variant.compute_float32 and name_of(x.dtype) == "float64":
+            big = float(np.finfo(np.float32).max)
+            xp = np.clip(xp, -big, big).astype(np.float32).astype(np.float64)
         return plan, xp
 
     def _variant(self, spec: PoolSpec, name: str | None) -> tuple[PoolSpec, Variant]:
@@ -288,8 +313,15 @@ class NumpyBackend(Backend):
                           "storage": float(ml_dtypes.finfo(np_dtype(dtype)).min)}[v.nan_floor]
                 y = np.where(arg < 0, lowest, np.maximum(y, lowest))
         else:
-            y = _average(plan, xp, dtype, v.accumulate)
+            float32_only = v.compute_float32 and dtype != "float64"  # a float64-only variant
+            y = _average(plan, xp, dtype, None if float32_only else v.accumulate)
         y = round_from_float64(y, dtype)
+        if v.clamp_float32 and dtype in ("float32", "float64"):
+            big = float(np.finfo(np.float32).max)
+            low = -big if v.clamp_float32 == "both" else -np.inf
+            y = np.where(np.isnan(y), y, np.clip(y, low, big)).astype(y.dtype)
+        if v.nan_result_neginf:
+            y = np.where(np.isnan(y), -np.inf, y).astype(y.dtype)
         if v.flush_subnormals:
             y = _flush(y.astype(np.float64), dtype).astype(y.dtype)
         return _from_cf(spec, y)
@@ -429,5 +461,7 @@ def _flush(a: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def _without_last_window_rule(g: DimGeometry) -> DimGeometry:
+    """Ceil mode by the bare formula ceil((n + pads - window) / stride) + 1: a last window that
+    starts in the right padding, or past the input, is kept."""
     span = g.n + g.lo + g.hi - g.effective_kernel
     return dc_replace(g, out=-(-span // g.s) + 1)

@@ -70,6 +70,12 @@ class Backend:
         raise Unsupported(f"{self.default_stride_api or self.name} has no default stride: the "
                           f"stride is required")
 
+    def native_call(self, spec: PoolSpec, input_shape: tuple[int, ...], dtype: str,
+                    check: str) -> dict:
+        """What a result should record about the native call beyond the target's version (an
+        ONNX node and its opset, an interpreter's configuration); {} for most targets."""
+        return {}
+
     def reproducer(self, case, check: str) -> str:
         """A standalone script (NumPy and this framework only) that makes the native call on
         the case's embedded input and compares with the embedded expected values."""

@@ -301,6 +301,18 @@ def cmd_diff(args) -> int:
     return 1 if appeared or partial else 0
 
 
+def cmd_export(args) -> int:
+    from conformance.export import export
+
+    cases = _suites(args.suite or "default", args.seed)
+    manifest = export(cases, Path(args.out), suite=args.suite or "default", seed=args.seed,
+                      project_version=_version())
+    counts = manifest["counts"]
+    print(f"exported {counts['cases']} cases to {args.out}: {counts['npz']} .npz, "
+          f"{counts['onnx']} ONNX test folders (manifest.json lists why the others have none)")
+    return 0
+
+
 def cmd_report(args) -> int:
     """Merge the results of several runs (one per environment) into one report folder."""
     from conformance.report import write_report
@@ -419,6 +431,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     diff.add_argument("old")
     diff.add_argument("new")
     diff.set_defaults(fn=cmd_diff)
+    exp = sub.add_parser("export", help="a suite's cases with reference outputs: ONNX test "
+                                        "folders and .npz, for any runtime")
+    options.add_to_argparse(exp, {"suite": "default"}, only=("suite",))
+    exp.add_argument("--seed", type=int, default=0, help="as for run (default 0)")
+    exp.add_argument("--out", required=True, help="an empty or new folder for the bundle")
+    exp.set_defaults(fn=cmd_export)
     rep = sub.add_parser("report", help="merge results of several runs into one report")
     rep.add_argument("runs", nargs="+", help="run folders or results.jsonl files")
     rep.add_argument("-o", "--output", required=True, help="folder for the merged report")

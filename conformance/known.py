@@ -72,6 +72,12 @@ def _static_facts(case: Case) -> dict[str, Any]:
             most *= max(sum(1 for t in range(g.k) if 0 <= j * g.s + t * g.d - g.lo < g.n)
                         for j in range(g.out))
     channel_axis = 1 if spec.layout == "channels_first" else -1
+    effective = [d * (k - 1) + 1 for k, d in zip(spec.kernel, spec.dilation, strict=True)]
+    same_short = isinstance(spec.padding, str) and spec.padding != "valid" and any(
+        (-(-n // s) - 1) * s + e < n for n, s, e in zip(spatial, spec.stride, effective, strict=True))
+    undilated_same = isinstance(spec.padding, str) and spec.padding != "valid" and any(
+        (n + (-(-n // s) - 1) * s + k - n - e) // s + 1 != -(-n // s)
+        for n, s, k, e in zip(spatial, spec.stride, spec.kernel, effective, strict=True))
     return {
         "spatial_size": int(np.prod(spatial)), "channels": case.input_shape[channel_axis],
         "max_window_elements": most, "kernel_elements": int(np.prod(spec.kernel)),
@@ -81,6 +87,14 @@ def _static_facts(case: Case) -> dict[str, Any]:
         "divisor_override": spec.divisor_override is not None,
         "dilated": any(d != 1 for d in spec.dilation), "layout": spec.layout,
         "kernel_exceeds_input": any(k > n for k, n in zip(spec.kernel, spatial, strict=True)),
+        # the dilated window is wider than the padded input in some dim (ceil mode's one window)
+        "window_exceeds_padded_input": any(e > n + lo + hi for e, n, (lo, hi)
+                                           in zip(effective, spatial, pads, strict=True)),
+        # SAME padding whose total (out - 1) * stride + window - input is negative in some dim
+        # (the semantics clamp it to 0: the windows skip input at the end)
+        "same_pad_negative": same_short,
+        # SAME padding computed from the undilated kernel, unclamped, gives another output size
+        "same_pads_undilated_change_output": undilated_same,
         # one-element windows at stride 1 without dilation: compilers turn the pool into a copy
         "copy_window": all(k == 1 for k in spec.kernel) and all(s == 1 for s in spec.stride)
         and all(d == 1 for d in spec.dilation),

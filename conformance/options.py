@@ -29,10 +29,13 @@ SHARED = (
 )
 
 
-def add_to_argparse(parser, defaults: dict[str, str]) -> None:
-    """--suite/--backends/--device with default None, so that a caller can tell 'given'
-    from 'left out' (--resume refuses options it would ignore); `defaults` are for the help."""
+def add_to_argparse(parser, defaults: dict[str, str], only: tuple[str, ...] | None = None) -> None:
+    """--suite/--backends/--device (or `only` those named) with default None, so that a caller
+    can tell 'given' from 'left out' (--resume refuses options it would ignore); `defaults` are
+    for the help."""
     for o in SHARED:
+        if only is not None and o.name not in only:
+            continue
         parser.add_argument(f"--{o.name}", default=None, choices=o.choices, metavar=o.metavar,
                             help=o.help.format(default=defaults.get(o.name, "")))
 

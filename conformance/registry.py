@@ -55,12 +55,17 @@ TARGETS: dict[str, Target] = {
     "keras-torch": Target("backends.keras:KerasTorchBackend", "keras", "layer", own_process=True,
                           inherits=("torch",)),
     "flax": Target("backends.flax:FlaxBackend", "flax", "layer", inherits=("jax",)),
+    "onnxruntime": Target("backends.onnxruntime:OnnxRuntimeBackend", "onnxruntime", "runtime"),
+    "openvino": Target("backends.openvino:OpenVinoBackend", "openvino", "runtime"),
+    "litert": Target("backends.litert:LiteRtBackend", "litert", "runtime"),
+    "litert-builtin": Target("backends.litert:LiteRtBuiltinBackend", "litert", "runtime"),
 }
 BUILTIN = {name: t.path for name, t in TARGETS.items()}
 REFERENCE = "numpy"
 EXTRA_ENV = "CONFORMANCE_EXTRA_BACKENDS"
 # torch before tensorflow (the other order has crashed processes with clashing native libraries)
-_IMPORT_FIRST = {"tensorflow": "torch", "tensorflow-graph": "torch", "tensorflow-xla": "torch"}
+_IMPORT_FIRST = {name: "torch" for name in ("tensorflow", "tensorflow-graph", "tensorflow-xla",
+                                             "litert", "litert-builtin")}
 
 _loaded: dict[str, Backend] = {}
 _failed: dict[str, str] = {}

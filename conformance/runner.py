@@ -57,17 +57,32 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
     if check == "default_stride" and backend is not None and backend.default_stride \
             and backend.default_stride != "kernel":  # known entries see the geometry computed
         case = _at_default(case, backend.default_stride)
+    if backend is not None and check in _NATIVE_CALL_CHECKS and cmp.status != "unsupported":
+        _attach_native_call(result, case, check, backend)
     result = classify(result, case)
     if result.status not in ("pass", "unsupported") and check in ("forward", "grad", "default_stride"):
         _attach_evidence(result, case, check, backend, actual, expected)
     return result
 
 
+_NATIVE_CALL_CHECKS = ("forward", "default_stride")
+
+
+def _attach_native_call(result: Result, case: Case, check: str, backend) -> None:
+    try:
+        facts = backend.native_call(case.spec, case.input_shape, case.dtype, check)
+    except Exception as exc:  # a description must not hide the result
+        facts = {"error": f"{type(exc).__name__}: {exc}"}
+    if facts:
+        result.extra["native_call"] = facts
+
+
 def _at_default(case: Case, default: str) -> Case:
     from dataclasses import replace as dc_replace
 
     try:
-        return dc_replace(case, spec=checks.at_default_stride(case.spec, default), name=None,
+        # the same id, so the same input: the facts describe what the check computed
+        return dc_replace(case, spec=checks.at_default_stride(case.spec, default), name=case.id,
                           expected=None, expected_shape=None, expected_grad=None)
     except InvalidSpec:
         return case

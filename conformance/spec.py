@@ -17,6 +17,9 @@ from conformance.errors import InvalidSpec
 OPS = ops.NAMES
 PADDING_MODES = ("valid", "same", "same_lower")
 LAYOUTS = ("channels_first", "channels_last")
+# The version of the normative semantics (DESIGN.md §3) the reference computes: exported
+# bundles carry it, so golden vectors made under other rules are recognisable.
+SEMANTICS_VERSION = "1"
 DEFAULT_NDIM = 2  # what a scalar kernel means when no other field gives the rank (nn.MaxPool2d(3))
 
 Pads = tuple[tuple[int, int], ...]

@@ -36,11 +36,23 @@ def test_design_example_runs_as_written():
 @pytest.mark.parametrize("name", framework_backends())
 def test_backend_forward_and_vjp_match_reference_on_a_plain_case(name, ref):
     spec = PoolSpec(op="avg", kernel=2, stride=2, layout="channels_last")
-    x = np.arange(2 * 6 * 6 * 3, dtype=np.float64).reshape(2, 6, 6, 3)
     b = require(name)
-    np.testing.assert_allclose(b.forward(spec, x), ref.forward(spec, x), rtol=1e-12)
-    gy = np.ones((2, 3, 3, 3))
-    np.testing.assert_allclose(b.vjp(spec, x, gy), ref.vjp(spec, x, gy), rtol=1e-12)
+    for dtype, rtol in (("float64", 1e-12), ("float32", 1e-6)):  # LiteRT pools float32 only
+        x = np.arange(2 * 6 * 6 * 3, dtype=dtype).reshape(2, 6, 6, 3)
+        try:
+            y = b.forward(spec, x)
+        except Unsupported:
+            continue
+        np.testing.assert_allclose(y, ref.forward(spec, x), rtol=rtol)
+        gy = np.ones((2, 3, 3, 3), dtype=dtype)
+        try:
+            gx = b.vjp(spec, x, gy)
+        except Unsupported as exc:  # only an inference runtime computes no gradients
+            assert registry.target(name).mode == "runtime" and "no gradients" in exc.reason
+            return
+        np.testing.assert_allclose(gx, ref.vjp(spec, x, gy), rtol=rtol)
+        return
+    pytest.fail(f"{name} computes neither float64 nor float32 average pooling")
 
 
 @pytest.mark.parametrize("name", framework_backends())
@@ -52,8 +64,8 @@ def test_unsupported_has_a_one_line_reason(name):
         b.forward(spec, x)
     except Unsupported as exc:
         assert exc.reason and "\n" not in exc.reason
-    else:  # jax expresses SAME_LOWER; ceil mode changes nothing here? then it must be exact
-        assert name == "jax"
+    else:  # these express SAME_LOWER (ONNX: auto_pad; ceil mode written out as pads)
+        assert name in ("jax", "onnxruntime", "openvino")
 
 
 @pytest.mark.parametrize("name", ["numpy", *framework_backends()])

@@ -17,7 +17,9 @@ from conformance.results import Result
 from tests.fake_backends import environment
 
 SECTION_6 = ["numpy", "torch", "torch-compile", "tensorflow", "tensorflow-graph", "tensorflow-xla",
-             "jax", "keras-tensorflow", "keras-jax", "keras-torch", "flax"]
+             "jax", "keras-tensorflow", "keras-jax", "keras-torch", "flax", "onnxruntime",
+             "openvino", "litert"]
+RUNTIMES = ("onnxruntime", "openvino", "litert", "litert-builtin")
 
 
 def test_every_section_6_target_of_this_round_is_registered():
@@ -110,6 +112,24 @@ def test_compiled_modes_on_the_witnesses(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert {r["backend"] for r in records} == set(wanted)
     assert all(r["mode"] in ("compile", "graph", "xla") for r in records)
+
+
+def test_runtimes_on_the_witnesses_record_their_native_call(tmp_path):
+    wanted = [n for n in RUNTIMES if registry.reason(n) is None]
+    if not wanted:
+        pytest.skip("no deployment runtime is installed")
+    out = subprocess.run([sys.executable, "-m", "conformance", "run", "--suite", "witnesses",
+                          "--backends", ",".join(wanted), "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert {r["mode"] for r in records} == {"runtime"}
+    assert all(r["status"] == "unsupported" for r in records if r["check"] == "grad")
+    ran = [r for r in records if r["check"] == "forward" and r["status"] != "unsupported"]
+    assert ran and all("runtime" in r["extra"]["native_call"] for r in ran)
+    onnx_calls = [r["extra"]["native_call"]["node"] for r in ran if r["backend"] != "litert"
+                  and r["backend"] != "litert-builtin"]
+    assert all(" at opset " in node for node in onnx_calls)
 
 
 def test_keras_targets_run_in_pytest_in_their_own_processes(tmp_path):

@@ -60,3 +60,49 @@ def test_an_entry_expecting_the_raw_status_wins():
     assert first is not None and first.id == "torch-avg-accumulation-overflow"
     by_status = find("torch", version, case, "forward", "cpu", status="error")
     assert by_status is not None and by_status.id == "torch-avg-pool3d-rejects-kernel-larger-than-input"
+
+
+def _f(values, dtype="float64"):
+    return np.array(values, dtype=dtype).reshape(1, 1, len(values))
+
+
+def test_max_maxps_keeps_a_nan_only_as_the_last_element_and_the_last_tied_zero(ref):
+    spec = PoolSpec("max", 2, ndim=1)
+    y = ref.forward_variant(spec, _f([np.nan, 1.0, 1.0, np.nan]), "max_maxps").ravel()
+    assert y[0] == 1.0 and np.isnan(y[1])  # MAXPS(best, v) returns v when either is NaN
+    zeros = ref.forward_variant(spec, _f([-0.0, 0.0, 0.0, -0.0]), "max_maxps").ravel()
+    assert np.signbit(zeros).tolist() == [False, True]  # the last tied zero wins
+
+
+def test_compute_float32_rounds_float64_and_clamps_at_flt_max(ref):
+    big = float(np.finfo(np.float32).max)
+    spec = PoolSpec("max", 1, ndim=1)
+    y = ref.forward_variant(spec, _f([0.1, 1e300, -INF]), "compute_float32").ravel()
+    assert y.tolist() == [float(np.float32(0.1)), big, -big]
+    avg = ref.forward_variant(PoolSpec("avg", 2, ndim=1), _f([big, big]), "compute_float32")
+    assert avg.ravel().tolist() == [big]  # the float32 sum overflows; the result clamps back
+    y32 = ref.forward_variant(PoolSpec("avg", 2, ndim=1), _f([1.0, 2.0], "float32"),
+                              "compute_float32")
+    assert y32.ravel().tolist() == [1.5]  # float64-only: other dtypes are unchanged
+
+
+def test_clamp_finite_and_nan_result_neginf(ref):
+    big = float(np.finfo(np.float32).max)
+    spec = PoolSpec("max", 2, ndim=1)
+    y = ref.forward_variant(spec, _f([INF, 1.0, np.nan, -INF], "float32"), "clamp_finite")
+    assert y.ravel().tolist() == [big, -big]  # +inf clamps, NaN ignored, -inf clamps
+    avg = ref.forward_variant(PoolSpec("avg", 2, ndim=1), _f([np.nan, 1.0, 2.0, 4.0], "float32"),
+                              "nan_result_neginf")
+    assert avg.ravel().tolist() == [-INF, 3.0]
+
+
+def test_ceil_keeps_last_window_by_the_bare_formula(ref):
+    spec = PoolSpec("max", 1, stride=2, ceil_mode=True, ndim=1)  # 4 wide: windows 0, 2, and 4
+    y = ref.forward_variant(spec, _f([1.0, 2.0, 3.0, 4.0]), "ceil_keeps_last_window")
+    assert ref.forward(spec, _f([1.0, 2.0, 3.0, 4.0])).shape == (1, 1, 2)
+    assert y.shape == (1, 1, 3)  # ceil(3 / 2) + 1: a window starting past the input
+    spec = PoolSpec("max", 2, stride=2, padding=1, ceil_mode=True, ndim=1)  # 5 wide, pads 1+1
+    # ceil: starts -1, 1, 3, 5; 5 lies in the right padding: the rule drops it, the variant keeps it
+    assert ref.forward(spec, _f([1.0, 2.0, 3.0, 4.0, 5.0])).shape == (1, 1, 3)
+    kept = ref.forward_variant(spec, _f([1.0, 2.0, 3.0, 4.0, 5.0]), "ceil_keeps_last_window")
+    assert kept.shape == (1, 1, 4)

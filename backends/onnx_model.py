@@ -1,0 +1,173 @@
+"""A case as a single-node ONNX model: MaxPool or AveragePool at the lowest opset that says it.
+
+Shared by the `onnxruntime` and `openvino` targets and by `conformance export`. ONNX pools
+NCHW tensors only, so a channels_last case is transposed to channels-first around the model
+(`to_model_layout` / `from_model_layout`; the result records `transposed`), and the model
+itself stays one node. Translation, in ONNX's own attributes:
+
+- padding "valid" / "same" / "same_lower" → `auto_pad` VALID / SAME_UPPER / SAME_LOWER
+  (the semantics' "same" puts the odd pad at the end, as SAME_UPPER does); explicit pads →
+  `pads` [begin..., end...]. Where ceil mode changes the output of a SAME/VALID case, the
+  pads are written out (ONNX ignores ceil_mode under auto_pad) with `ceil_mode` 1.
+- `count_include_pad` is always written: ONNX's default (0) is the opposite of PyTorch's.
+- the stride is left out for the default-stride check (ONNX documents 1).
+- Not expressible: divisor_override; dtypes other than float16/float/double (both ops),
+  int8/uint8 (MaxPool, opset 12) and bfloat16 (opset 22).
+
+Opsets (the first that has each feature): MaxPool and AveragePool from 7 (the oldest ONNX
+Runtime loads; AveragePool-7 brought count_include_pad), ceil_mode and MaxPool dilations 10,
+int8/uint8 MaxPool 12, AveragePool dilations 19, bfloat16 22.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from conformance.dtypes import name_of
+from conformance.errors import Unsupported
+from conformance.spec import ceil_changes_output
+
+BASE_OPSET = 7
+OP_TYPES = {"max": "MaxPool", "avg": "AveragePool"}
+AUTO_PAD = {"valid": "VALID", "same": "SAME_UPPER", "same_lower": "SAME_LOWER"}
+FLOATS = ("float16", "float32", "float64")
+
+
+@dataclass(frozen=True)
+class PoolModel:
+    """A built model and what a result should record about it."""
+
+    model: object  # onnx.ModelProto
+    op_type: str
+    opset: int
+    transposed: bool  # a channels_last case, transposed to NCHW around the model
+    attributes: dict
+
+    def serialized(self) -> bytes:
+        return self.model.SerializeToString()
+
+    def describe(self) -> str:
+        attrs = ", ".join(f"{k}={v}" for k, v in self.attributes.items())
+        return f"{self.op_type}({attrs}) at opset {self.opset}"
+
+
+def _opset(spec, dtype: str) -> int:
+    selects = spec.kind.selects
+    if dtype in FLOATS:
+        need = BASE_OPSET
+    elif dtype == "bfloat16":
+        need = 22
+    elif dtype in ("int8", "uint8") and selects:
+        need = 12
+    else:
+        takes = "float16, float, double, int8, uint8" if selects else "float16, float, double"
+        raise Unsupported(f"ONNX {OP_TYPES[spec.op]} takes {takes} (bfloat16 from opset 22), "
+                          f"not {dtype}")
+    if spec.ceil_mode:
+        need = max(need, 10)
+    if any(d != 1 for d in spec.dilation):
+        need = max(need, 10 if selects else 19)
+    return need
+
+
+def attributes(spec, input_shape: tuple[int, ...], with_stride: bool = True) -> dict:
+    """The node's attributes for `spec` on an input of `input_shape` (the case's own layout)."""
+    if spec.divisor_override is not None:
+        raise Unsupported("ONNX AveragePool has no divisor_override")
+    attrs: dict = {"kernel_shape": list(spec.kernel)}
+    if with_stride:
+        attrs["strides"] = list(spec.stride)
+    if any(d != 1 for d in spec.dilation):
+        attrs["dilations"] = list(spec.dilation)
+    ceil = bool(spec.ceil_mode)
+    if isinstance(spec.padding, str):
+        if ceil and ceil_changes_output(spec, tuple(input_shape)):
+            pads = spec.explicit_pads(tuple(input_shape))
+            attrs["pads"] = [lo for lo, _ in pads] + [hi for _, hi in pads]
+        else:
+            attrs["auto_pad"] = AUTO_PAD[spec.padding]
+            ceil = False  # ONNX computes auto_pad outputs without it
+    else:
+        attrs["pads"] = [lo for lo, _ in spec.padding] + [hi for _, hi in spec.padding]
+    if ceil:
+        attrs["ceil_mode"] = 1
+    if spec.kind.averages:
+        attrs["count_include_pad"] = int(spec.count_include_pad)
+    return attrs
+
+
+def build(spec, input_shape: tuple[int, ...], dtype: str, *, with_stride: bool = True,
+          check: bool = True) -> PoolModel:
+    """The model for one case (input_shape in the case's own layout). `check` runs
+    onnx.checker (structure and attribute types) on the result."""
+    import onnx
+    from onnx import helper
+
+    opset = _opset(spec, dtype)
+    attrs = attributes(spec, input_shape, with_stride)
+    op_type = OP_TYPES[spec.op]
+    elem = helper.np_dtype_to_tensor_dtype(np.dtype(_np_name(dtype)))
+    nchw = _nchw_shape(spec, input_shape)
+    node = helper.make_node(op_type, ["x"], ["y"], **attrs)
+    graph = helper.make_graph(
+        [node], f"{op_type.lower()}_case",
+        [helper.make_tensor_value_info("x", elem, list(nchw))],
+        [helper.make_tensor_value_info("y", elem, [None] * len(nchw))])  # the runtime's own shape
+    opsets = [helper.make_opsetid("", opset)]
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="pooling-conformance",
+                              ir_version=helper.find_min_ir_version_for(opsets))
+    if check:
+        onnx.checker.check_model(model)
+    return PoolModel(model, op_type, opset, spec.layout == "channels_last", attrs)
+
+
+def _np_name(dtype: str) -> str:
+    if dtype == "bfloat16":
+        import ml_dtypes
+
+        return ml_dtypes.bfloat16
+    return dtype
+
+
+def _nchw_shape(spec, shape: tuple[int, ...]) -> tuple[int, ...]:
+    if spec.layout == "channels_last":
+        return (shape[0], shape[-1], *shape[1:-1])
+    return tuple(shape)
+
+
+def to_model_layout(spec, x: np.ndarray) -> np.ndarray:
+    """The case's input as the model takes it (NCHW)."""
+    if spec.layout != "channels_last":
+        return x
+    return np.ascontiguousarray(np.moveaxis(x, -1, 1))
+
+
+def from_model_layout(spec, y: np.ndarray) -> np.ndarray:
+    """The model's NCHW output in the case's layout."""
+    if spec.layout != "channels_last":
+        return y
+    return np.ascontiguousarray(np.moveaxis(y, 1, -1))
+
+
+def snippet(spec, x: np.ndarray, check: str, run: list[str]) -> list[str]:
+    """Reproducer lines: build the case's model with onnx.helper into `model`, feed `xin`
+    (NCHW) to the runtime's `run` lines, which leave the NCHW output in `out`."""
+    pm = build(spec, x.shape, name_of(x.dtype), with_stride=check != "default_stride")
+    attrs = ", ".join(f"{k}={v!r}" for k, v in pm.attributes.items())
+    shape = list(_nchw_shape(spec, x.shape))
+    lines = ["from onnx import helper", "",
+             f"node = helper.make_node({pm.op_type!r}, ['x'], ['y'], {attrs})",
+             "elem = helper.np_dtype_to_tensor_dtype(np.dtype(DTYPE))",
+             f"graph = helper.make_graph([node], 'g', [helper.make_tensor_value_info('x', elem, "
+             f"{shape})], [helper.make_tensor_value_info('y', elem, {[None] * len(shape)})])",
+             f"ops = [helper.make_opsetid('', {pm.opset})]",
+             "model = helper.make_model(graph, opset_imports=ops, "
+             "ir_version=helper.find_min_ir_version_for(ops))",
+             "xin = x.astype(DTYPE)"]
+    if pm.transposed:
+        lines.append("xin = np.ascontiguousarray(np.moveaxis(xin, -1, 1))  # ONNX pools NCHW")
+    lines += run
+    lines.append("actual = np.moveaxis(out, 1, -1) if " + str(pm.transposed) + " else out")
+    return lines
