@@ -95,6 +95,9 @@ def _static_facts(case: Case) -> dict[str, Any]:
         "same_pad_negative": same_short,
         # SAME padding computed from the undilated kernel, unclamped, gives another output size
         "same_pads_undilated_change_output": undilated_same,
+        # SAME padding with an odd total in some dim: the extra pixel goes to one side only
+        "same_pad_asymmetric": isinstance(spec.padding, str) and spec.padding != "valid" and any(
+            (lo + hi) % 2 == 1 for lo, hi in pads),
         # one-element windows at stride 1 without dilation: compilers turn the pool into a copy
         "copy_window": all(k == 1 for k in spec.kernel) and all(s == 1 for s in spec.stride)
         and all(d == 1 for d in spec.dilation),
