@@ -75,7 +75,8 @@ def _probe(registry, names: list[str] | None) -> dict[str, dict]:
     for name in names or registry.names():
         try:
             b = registry.get(name)
-            info[name] = {"version": b.version, "devices": b.devices()}
+            info[name] = {"version": b.version, "devices": b.devices(),
+                          "default_stride": b.default_stride}
         except Exception as exc:  # BackendUnavailable, or a broken install
             info[name] = {"reason": str(exc)}
     return info

@@ -86,12 +86,16 @@ def _needs_own(name: str) -> bool:
 
 
 def _info(config: pytest.Config, name: str) -> dict:
-    """{"version": ...} or {"reason": ...}; own-process targets are probed in their worker."""
+    """{"version": ..., "default_stride": ...} or {"reason": ...}; own-process targets are
+    probed in their worker."""
     from conformance import registry
 
     if not _needs_own(name):
         why = registry.reason(name)
-        return {"reason": why} if why else {"version": registry.get(name).version}
+        if why:
+            return {"reason": why}
+        b = registry.get(name)
+        return {"version": b.version, "default_stride": b.default_stride}
     pool = _own_pool(config)
     if name not in config._conformance_probed:
         config._conformance_probed |= pool.probe([name])
@@ -158,7 +162,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for case, backend, check, dev in runner.tasks(_cases(config), backends, devices):
         test_id = f"{case.id}-{backend}-{check}" + ("" if dev == "cpu" else f"-{dev}")
         marks = [pytest.mark.parity]
-        entry = known.find(backend, _info(config, backend)["version"], case, check, dev)
+        info = _info(config, backend)
+        as_checked = runner.case_as_checked(case, check, info.get("default_stride"))
+        entry = known.find(backend, info["version"], as_checked, check, dev)
         if entry is not None:
             # strict unless the entry says the behaviour is order-dependent (strict = false)
             marks.append(pytest.mark.xfail(strict=entry.strict, raises=KnownDivergenceObserved,

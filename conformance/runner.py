@@ -54,9 +54,8 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
     )
     if stride_info is not None:
         result.extra["default_stride"] = stride_info
-    if check == "default_stride" and backend is not None and backend.default_stride \
-            and backend.default_stride != "kernel":  # known entries see the geometry computed
-        case = _at_default(case, backend.default_stride)
+    if backend is not None:
+        case = case_as_checked(case, check, backend.default_stride)
     if backend is not None and check in _NATIVE_CALL_CHECKS and cmp.status != "unsupported":
         _attach_native_call(result, case, check, backend)
     result = classify(result, case)
@@ -75,6 +74,15 @@ def _attach_native_call(result: Result, case: Case, check: str, backend) -> None
         facts = {"error": f"{type(exc).__name__}: {exc}"}
     if facts:
         result.extra["native_call"] = facts
+
+
+def case_as_checked(case: Case, check: str, default_stride: str | None) -> Case:
+    """The case a known entry is matched on: a default_stride check computes at the target's
+    documented default stride, so its facts must describe that geometry (the runner and the
+    pytest plugin both classify through this)."""
+    if check == "default_stride" and default_stride and default_stride != "kernel":
+        return _at_default(case, default_stride)
+    return case
 
 
 def _at_default(case: Case, default: str) -> Case:
