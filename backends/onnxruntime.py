@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
-import onnxruntime as ort
 
 from backends import onnx_model
 from conformance.backend import Backend
@@ -22,6 +21,13 @@ from conformance.dtypes import name_of
 from conformance.errors import Unsupported
 
 _SESSIONS = 256  # sessions kept; building one costs about a millisecond
+
+
+def _ort():
+    """onnxruntime, imported on first use: the openvino subclass must load without it."""
+    import onnxruntime
+
+    return onnxruntime
 
 
 class OnnxRuntimeBackend(Backend):
@@ -33,11 +39,11 @@ class OnnxRuntimeBackend(Backend):
     provider = "CPUExecutionProvider"
 
     def __init__(self) -> None:
-        self._sessions: OrderedDict[bytes, object] = OrderedDict()
+        self._models: OrderedDict[bytes, object] = OrderedDict()  # serialized model -> runnable
 
     @property
     def version(self) -> str:
-        return ort.__version__
+        return _ort().__version__
 
     def native_call(self, spec, input_shape, dtype: str, check: str) -> dict:
         pm = onnx_model.build(spec, input_shape, dtype, with_stride=check != "default_stride",
@@ -48,24 +54,39 @@ class OnnxRuntimeBackend(Backend):
     def configuration(self) -> str:
         return f"{self.provider}, default session options"
 
-    def _session(self, data: bytes):
-        sess = self._sessions.get(data)
-        if sess is None:
-            options = ort.SessionOptions()
-            options.log_severity_level = 3  # shape-inference warnings: the result says more
-            sess = ort.InferenceSession(data, options, providers=[self.provider])
-            self._sessions[data] = sess
-            if len(self._sessions) > _SESSIONS:
-                self._sessions.popitem(last=False)
-        return sess
+    # ---- what a runtime subclass (openvino) replaces: load a model, run it ----------------
+    def _load(self, data: bytes):
+        ort = _ort()
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # shape-inference warnings: the result says more
+        return ort.InferenceSession(data, options, providers=[self.provider])
+
+    def _infer(self, model, x: np.ndarray) -> np.ndarray:
+        return model.run(None, {"x": x})[0]
+
+    def _run_lines(self) -> list[str]:
+        """Reproducer lines that run `model` on `xin` and leave the output in `out`."""
+        return ["import onnxruntime as ort",
+                f"sess = ort.InferenceSession(model.SerializeToString(), providers=[{self.provider!r}])",
+                "out = sess.run(None, {'x': xin})[0]"]
+
+    # ------------------------------------------------------------------------------------------
+    def _model(self, data: bytes):
+        model = self._models.get(data)
+        if model is None:
+            model = self._load(data)
+            self._models[data] = model
+            if len(self._models) > _SESSIONS:
+                self._models.popitem(last=False)
+        return model
 
     def _run(self, spec, x: np.ndarray, with_stride: bool) -> np.ndarray:
         if name_of(x.dtype) == "bfloat16":
-            raise Unsupported("onnxruntime's Python API takes no bfloat16 arrays (numpy has no "
-                              "bfloat16); a bfloat16 model cannot be fed from Python")
+            raise Unsupported(f"{self.name}'s Python API takes no bfloat16 arrays (NumPy has no "
+                              f"bfloat16): a bfloat16 model cannot be fed from Python")
         pm = onnx_model.build(spec, x.shape, name_of(x.dtype), with_stride=with_stride)
-        (y,) = self._session(pm.serialized()).run(None, {"x": onnx_model.to_model_layout(spec, x)})
-        return onnx_model.from_model_layout(spec, y)
+        y = self._infer(self._model(pm.serialized()), onnx_model.to_model_layout(spec, x))
+        return onnx_model.from_model_layout(spec, np.asarray(y))
 
     def _forward(self, spec, x, device):
         return self._run(spec, x, with_stride=True)
@@ -74,7 +95,4 @@ class OnnxRuntimeBackend(Backend):
         return self._run(spec, x, with_stride=False)
 
     def _snippet(self, spec, x, check):
-        return onnx_model.snippet(spec, x, check, [
-            "import onnxruntime as ort",
-            f"sess = ort.InferenceSession(model.SerializeToString(), providers=[{self.provider!r}])",
-            "out = sess.run(None, {'x': xin})[0]"])
+        return onnx_model.snippet(spec, x, check, self._run_lines())
