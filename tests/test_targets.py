@@ -101,16 +101,21 @@ def test_own_process_targets_get_a_worker_each(monkeypatch):
         pool.close()
 
 
+def _witness_run(targets: list[str], out) -> list[dict]:
+    """`conformance run --suite witnesses` on the targets: it must exit 0; its records."""
+    done = subprocess.run([sys.executable, "-m", "conformance", "run", "--suite", "witnesses",
+                           "--backends", ",".join(targets), "--out", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+
+
 def test_compiled_modes_on_the_witnesses(tmp_path):
     wanted = [n for n in ("torch-compile", "tensorflow-graph", "tensorflow-xla")
               if registry.reason(n) is None]
     if not wanted:
         pytest.skip("torch and tensorflow are not installed")
-    out = subprocess.run([sys.executable, "-m", "conformance", "run", "--suite", "witnesses",
-                          "--backends", ",".join(wanted), "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    records = _witness_run(wanted, tmp_path)
     assert {r["backend"] for r in records} == set(wanted)
     assert all(r["mode"] in ("compile", "graph", "xla") for r in records)
 
@@ -119,17 +124,13 @@ def test_runtimes_on_the_witnesses_record_their_native_call(tmp_path):
     wanted = [n for n in RUNTIMES if registry.reason(n) is None]
     if not wanted:
         pytest.skip("no deployment runtime is installed")
-    out = subprocess.run([sys.executable, "-m", "conformance", "run", "--suite", "witnesses",
-                          "--backends", ",".join(wanted), "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    records = _witness_run(wanted, tmp_path)
     assert {r["mode"] for r in records} == {"runtime"}
     assert all(r["status"] == "unsupported" for r in records if r["check"] == "grad")
     ran = [r for r in records if r["check"] == "forward" and r["status"] != "unsupported"]
     assert ran and all("runtime" in r["extra"]["native_call"] for r in ran)
-    onnx_calls = [r["extra"]["native_call"]["node"] for r in ran if r["backend"] != "litert"
-                  and r["backend"] != "litert-builtin"]
+    onnx_calls = [r["extra"]["native_call"]["node"] for r in ran
+                  if r["backend"] in ("onnxruntime", "openvino")]
     assert all(" at opset " in node for node in onnx_calls)
 
 
