@@ -49,8 +49,18 @@ class PoolModel:
         return self.model.SerializeToString()
 
     def describe(self) -> str:
-        attrs = ", ".join(f"{k}={v}" for k, v in self.attributes.items())
-        return f"{self.op_type}({attrs}) at opset {self.opset}"
+        return node_text(self.op_type, self.attributes, self.opset)
+
+
+def node_text(op_type: str, attrs: dict, opset: int) -> str:
+    return f"{op_type}({', '.join(f'{k}={v}' for k, v in attrs.items())}) at opset {opset}"
+
+
+def describe(spec, input_shape: tuple[int, ...], dtype: str, with_stride: bool = True) -> dict:
+    """What a result records about the model, without building it (Unsupported as build)."""
+    text = node_text(OP_TYPES[spec.op], attributes(spec, input_shape, with_stride),
+                     _opset(spec, dtype))
+    return {"node": text, "transposed_to_nchw": spec.layout == "channels_last"}
 
 
 def _opset(spec, dtype: str) -> int:
@@ -98,10 +108,9 @@ def attributes(spec, input_shape: tuple[int, ...], with_stride: bool = True) -> 
     return attrs
 
 
-def build(spec, input_shape: tuple[int, ...], dtype: str, *, with_stride: bool = True,
-          check: bool = True) -> PoolModel:
-    """The model for one case (input_shape in the case's own layout). `check` runs
-    onnx.checker (structure and attribute types) on the result."""
+def build(spec, input_shape: tuple[int, ...], dtype: str, *, with_stride: bool = True) -> PoolModel:
+    """The model for one case (input_shape in the case's own layout), checked by onnx.checker
+    (structure and attribute types)."""
     import onnx
     from onnx import helper
 
@@ -118,8 +127,7 @@ def build(spec, input_shape: tuple[int, ...], dtype: str, *, with_stride: bool =
     opsets = [helper.make_opsetid("", opset)]
     model = helper.make_model(graph, opset_imports=opsets, producer_name="pooling-conformance",
                               ir_version=helper.find_min_ir_version_for(opsets))
-    if check:
-        onnx.checker.check_model(model)
+    onnx.checker.check_model(model)
     return PoolModel(model, op_type, opset, spec.layout == "channels_last", attrs)
 
 
@@ -169,5 +177,5 @@ def snippet(spec, x: np.ndarray, check: str, run: list[str]) -> list[str]:
     if pm.transposed:
         lines.append("xin = np.ascontiguousarray(np.moveaxis(xin, -1, 1))  # ONNX pools NCHW")
     lines += run
-    lines.append("actual = np.moveaxis(out, 1, -1) if " + str(pm.transposed) + " else out")
+    lines.append("actual = np.moveaxis(out, 1, -1)" if pm.transposed else "actual = out")
     return lines

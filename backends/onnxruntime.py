@@ -46,10 +46,8 @@ class OnnxRuntimeBackend(Backend):
         return _ort().__version__
 
     def native_call(self, spec, input_shape, dtype: str, check: str) -> dict:
-        pm = onnx_model.build(spec, input_shape, dtype, with_stride=check != "default_stride",
-                              check=False)
-        return {"node": pm.describe(), "transposed_to_nchw": pm.transposed,
-                "runtime": self.configuration()}
+        return onnx_model.describe(spec, input_shape, dtype, check != "default_stride") | {
+            "runtime": self.configuration()}
 
     def configuration(self) -> str:
         return f"{self.provider}, default session options"

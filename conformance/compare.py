@@ -57,6 +57,15 @@ def compare(actual: np.ndarray, expected: np.ndarray, *, exact: bool,
     return _result(bad, actual, expected, err, ulps)
 
 
+def allowed_error(expected: np.ndarray, scale: np.ndarray | None, dname: str) -> np.ndarray:
+    """The absolute error each element may have when not compared exactly: TOLERANCE_ULPS
+    units in the last place at the larger of |expected| and the scale (the window's |x| result)."""
+    e = np.abs(expected.astype(np.float64))
+    s = e if scale is None else np.maximum(np.abs(scale.astype(np.float64)), e)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return TOLERANCE_ULPS[dname] * ulp(s, dname)
+
+
 def _compare(actual, expected, exact, scale):
     dname = name_of(expected.dtype)
     if not is_float(dname):
@@ -72,8 +81,7 @@ def _compare(actual, expected, exact, scale):
             equal = ((a == e) & (np.signbit(a) == np.signbit(e))) | (np.isnan(a) & np.isnan(e))
             bad = ~equal
         else:
-            s = np.abs(e) if scale is None else np.maximum(np.abs(scale.astype(np.float64)), np.abs(e))
-            bad = err > TOLERANCE_ULPS[dname] * ulp(s, dname)
+            bad = err > allowed_error(e, scale, dname)
     return bad, err, ulps
 
 

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from conformance import registry
+from conformance import checks
 from conformance.case import Case
-from conformance.compare import TOLERANCE_ULPS, ulp
+from conformance.compare import allowed_error
 from conformance.dtypes import is_float, name_of
 from conformance.errors import Unsupported, UsageError
 from conformance.spec import SEMANTICS_VERSION
@@ -41,14 +41,13 @@ def export(cases, out: Path, *, suite: str, seed: int, project_version: str) -> 
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"--out {out} is not empty; export writes a fresh bundle")
     (out / "npz").mkdir(parents=True, exist_ok=True)
-    ref = registry.get(registry.REFERENCE)
     entries = []
     for case in cases:
         if not isinstance(case, Case):
             entries.append({"case_id": case.id, "exported": False,
                             "reason": "an error-parity case: the semantics give no output"})
             continue
-        entries.append(_export_case(case, ref, out))
+        entries.append(_export_case(case, out))
     manifest = {
         "format": "pooling-conformance export 1",
         "comparison": "max pooling: bit-exact (NaN equals NaN, the sign of zero counts); average "
@@ -66,18 +65,13 @@ def export(cases, out: Path, *, suite: str, seed: int, project_version: str) -> 
     return manifest
 
 
-def _export_case(case: Case, ref, out: Path) -> dict:
-    x = case.make_input()
-    y = ref.forward(case.spec, x)
-    exact = case.spec.kind.selects
-    arrays = {"input": x, "output": y,
-              "output_tolerance": _tolerance(y, None if exact else ref.forward(case.spec, np.abs(x)),
-                                             exact)}
+def _export_case(case: Case, out: Path) -> dict:
+    x, y = case.make_input(), checks.cached_reference(case, "forward")
+    arrays = {"input": x, "output": y, "output_tolerance": _tolerance(y, case, "forward")}
     if is_float(case.dtype):
-        gy = case.make_upstream()
-        gx = ref.vjp(case.spec, x, gy)
-        arrays |= {"upstream_grad": gy, "grad": gx,
-                   "grad_tolerance": _tolerance(gx, ref.vjp(case.spec, x, np.abs(gy)), False)}
+        gx = checks.cached_reference(case, "grad")
+        arrays |= {"upstream_grad": case.make_upstream(), "grad": gx,
+                   "grad_tolerance": _tolerance(gx, case, "grad")}
     npz = f"npz/{case.id}.npz"
     np.savez(out / npz, **{k: _storable(v) for k, v in arrays.items()})
     entry = {"case_id": case.id, "exported": True, "spec": case.spec.to_json(),
@@ -91,16 +85,12 @@ def _export_case(case: Case, ref, out: Path) -> dict:
     return entry
 
 
-def _tolerance(expected: np.ndarray, scale: np.ndarray | None, exact: bool) -> np.ndarray:
-    """The absolute error each element may have (float64; 0 = bit-exact), by the suite's rule:
-    TOLERANCE_ULPS units in the last place at the magnitude of the window (its |x| result)."""
-    if exact or not is_float(name_of(expected.dtype)):
+def _tolerance(expected: np.ndarray, case: Case, check: str) -> np.ndarray:
+    """Per element, the absolute error the check allows (float64; 0 = bit-exact): the rule of
+    conformance.compare at the scale conformance.checks uses."""
+    if (check == "forward" and case.spec.kind.selects) or not is_float(case.dtype):
         return np.zeros(expected.shape)
-    e = np.abs(expected.astype(np.float64))
-    s = e if scale is None else np.maximum(np.abs(scale.astype(np.float64)), e)
-    dname = name_of(expected.dtype)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return TOLERANCE_ULPS[dname] * ulp(s, dname)
+    return allowed_error(expected, checks.scale(case, check), name_of(expected.dtype))
 
 
 def _storable(a: np.ndarray) -> np.ndarray:
