@@ -75,8 +75,9 @@ def _static_facts(case: Case) -> dict[str, Any]:
     effective = [d * (k - 1) + 1 for k, d in zip(spec.kernel, spec.dilation, strict=True)]
     same = spec.padding in ("same", "same_lower")
     # per dim: SAME's output size ceil(n / s), and its span (out - 1) * s before the window
-    same_dims = [(n, s, k, e, (-(-n // s) - 1) * s)
-                 for n, s, k, e in zip(spatial, spec.stride, spec.kernel, effective, strict=True)]
+    same_dims = [(n, s, k, e, (-(-n // s) - 1) * s)  # only SAME specs: error cases have stride 0
+                 for n, s, k, e in zip(spatial, spec.stride, spec.kernel, effective, strict=True)
+                 ] if same else []
     return {
         "spatial_size": int(np.prod(spatial)), "channels": case.input_shape[channel_axis],
         "max_window_elements": most, "kernel_elements": int(np.prod(spec.kernel)),
