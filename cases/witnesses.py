@@ -69,4 +69,11 @@ def witness_cases() -> list[Case]:
            (1, 4, 4, 1), note="average without padding in the divisor: the output dtype stays"),
         _w("same-average-border", PoolSpec("avg", 3, stride=1, padding="same", layout="channels_last"),
            (1, 4, 4, 1), note="SAME average at the border: padding counted or not"),
+        _w("ceil-window-in-right-padding", PoolSpec("max", 2, stride=2, padding=1, ceil_mode=True),
+           (1, 1, 5, 5), note="ceil mode: a last window would start in the right padding; the "
+           "last-window rule drops it (float max)"),
+        _w("ceil-average-overhang-divisor",
+           PoolSpec("avg", 3, stride=2, padding=1, ceil_mode=True, ndim=1), (1, 1, 6),
+           note="ceil mode: the last window hangs past the padding; count_include_pad divides "
+           "by the window clipped to the padded input, not the full kernel"),
     ]
