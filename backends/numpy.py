@@ -57,23 +57,46 @@ class Variant:
 
 
 class _Plan:
-    """Per-dim index arithmetic for one spec on one input shape (channels-first)."""
+    """Per-dim index arithmetic for one spec on one input shape (channels-first).
 
-    def __init__(self, spec: PoolSpec, cf_shape: tuple[int, ...], geoms: tuple[DimGeometry, ...],
+    A window is walked by kernel offset t (row-major over `window_shape`). For kernel pooling
+    the element at offset t of every window is one strided slice of the padded input; for
+    adaptive pooling (windows of varying length) it is a gather: each window's index at offset
+    t, clipped to the window's last element and masked off where t is past its length.
+    """
+
+    def __init__(self, spec: PoolSpec, cf_shape: tuple[int, ...], geoms: tuple,
                  variant: Variant = Variant("normative")):
         self.spec, self.geoms, self.variant = spec, geoms, variant
         self.lead = cf_shape[:2]
-        self.padded_shape = self.lead + tuple(
-            g.lo + g.n + max(0, (g.out - 1) * g.s + (g.k - 1) * g.d - g.lo - g.n + 1)
-            for g in geoms
-        )
+        self.adaptive = spec.kind.adaptive
+        if self.adaptive:  # no padding: the "padded" input is the input
+            self.padded_shape = tuple(cf_shape)
+            self.window_shape = tuple(g.max_window for g in geoms)
+            self.positions, self.present = [], []  # per dim: (out, max_window) index, validity
+            for g in geoms:
+                starts = np.array([g.window(j)[0] for j in range(g.out)])[:, None]
+                lengths = np.array(g.lengths)[:, None]
+                t = np.arange(g.max_window)[None, :]
+                self.positions.append(starts + np.minimum(t, lengths - 1))
+                self.present.append(t < lengths)
+        else:
+            self.padded_shape = self.lead + tuple(
+                g.lo + g.n + max(0, (g.out - 1) * g.s + (g.k - 1) * g.d - g.lo - g.n + 1)
+                for g in geoms
+            )
+            self.window_shape = tuple(g.k for g in geoms)
         self.interior = (slice(None), slice(None), *tuple(slice(g.lo, g.lo + g.n) for g in geoms))
         self.out_shape = self.lead + tuple(g.out for g in geoms)
 
     def offsets(self):
-        """(flat offset index, slices into the padded array, validity mask) in row-major order."""
-        ranges = [range(g.k) for g in self.geoms]
-        for flat, ts in enumerate(itertools.product(*ranges)):
+        """(flat offset index, index into the padded array, validity mask) in row-major order."""
+        for flat, ts in enumerate(itertools.product(*(range(k) for k in self.window_shape))):
+            if self.adaptive:
+                index = np.ix_(*(p[:, t] for p, t in zip(self.positions, ts, strict=True)))
+                mask = _outer([ok[:, t] for ok, t in zip(self.present, ts, strict=True)])
+                yield flat, (slice(None), slice(None), *index), mask
+                continue
             slices, masks = [], []
             for g, t in zip(self.geoms, ts, strict=True):
                 start = t * g.d
@@ -82,10 +105,42 @@ class _Plan:
                 masks.append((idx >= 0) & (idx < g.n))
             yield flat, (slice(None), slice(None), *slices), _outer(masks)
 
+    def add(self, target: np.ndarray, index, values: np.ndarray) -> None:
+        """target[index] += values, accumulating where an adaptive gather repeats an index
+        (output larger than the input: neighbouring windows share their elements)."""
+        if self.adaptive:
+            np.add.at(target, index, np.broadcast_to(values, target[index].shape))
+        else:
+            target[index] += values
+
+    def along(self, a: np.ndarray, i: int, t: int) -> np.ndarray:
+        """The element at offset t of every window along spatial dim i of `a` (padded)."""
+        axis, g = 2 + i, self.geoms[i]
+        if self.adaptive:
+            return np.take(a, self.positions[i][:, t], axis=axis)
+        index = [slice(None)] * a.ndim
+        index[axis] = slice(t * g.d, t * g.d + (g.out - 1) * g.s + 1, g.s)
+        return a[tuple(index)]
+
+    def input_positions(self, arg: np.ndarray) -> np.ndarray:
+        """Flat row-major positions within each (N, C) plane of the input (DESIGN.md §3
+        indices) of the elements at window offsets `arg`; -1 where a window picked none."""
+        ts = np.unravel_index(np.maximum(arg, 0), self.window_shape)
+        flat = np.zeros(arg.shape, np.int64)
+        nd = len(self.geoms)
+        for i, (g, t) in enumerate(zip(self.geoms, ts, strict=True)):
+            j = np.broadcast_to(np.arange(g.out).reshape(
+                (1, 1, *(-1 if a == i else 1 for a in range(nd)))), arg.shape)
+            coord = self.positions[i][j, t] if self.adaptive else j * g.s + t * g.d - g.lo
+            flat = flat * g.n + coord
+        return np.where(arg < 0, -1, flat)
+
     def divisor(self) -> np.ndarray:
         spec = self.spec
         if spec.divisor_override is not None:
             return np.array(float(spec.divisor_override))
+        if self.adaptive:  # the window's own length product
+            return _outer([np.array(g.lengths, dtype=np.float64) for g in self.geoms])
         counts = []
         for g in self.geoms:
             idx = np.arange(g.out)[:, None] * g.s + np.arange(g.k)[None, :] * g.d - g.lo
@@ -258,6 +313,7 @@ def _max_with_argmax(plan: _Plan, xp: np.ndarray, rule: str = "first",
 
 class NumpyBackend(Backend):
     name = "numpy"
+    no_adaptive = None  # DESIGN.md §3's adaptive windows
     default_stride = "kernel"  # DESIGN.md §2: stride=None means the kernel
     default_stride_api = "the reference with stride=None"
     variants = VARIANTS  # alternative semantics, for diagnosing a backend's mismatch
@@ -348,24 +404,50 @@ class NumpyBackend(Backend):
                 with np.errstate(invalid="ignore"):
                     for _, sl, valid in plan.offsets():
                         near = np.abs(xp[sl] - best) < v.all_near_max
-                        gp[sl] += np.where(valid & near, g, 0.0)
+                        plan.add(gp, sl, np.where(valid & near, g, 0.0))
             elif v.split_ties:  # every element equal to the maximum gets an equal share
                 hits = [(sl, valid & (xp[sl] == best)) for _, sl, valid in plan.offsets()]
                 count = np.maximum(sum(h.astype(np.float64) for _, h in hits), 1.0)
                 for sl, hit in hits:
-                    gp[sl] += np.where(hit, g / count, 0.0)
+                    plan.add(gp, sl, np.where(hit, g / count, 0.0))
             else:
                 if v.neginf_depth0 and spec.ndim == 3:
                     arg = _send_neginf_to_depth0(plan, gp, best, arg, g)
                 for flat, sl, _ in plan.offsets():
-                    gp[sl] += np.where(arg == flat, g, 0.0)
+                    plan.add(gp, sl, np.where(arg == flat, g, 0.0))
         else:
             share = g / plan.divisor()
             with np.errstate(invalid="ignore"):
                 for _, sl, valid in plan.offsets():
-                    gp[sl] += np.where(valid, share, 0.0)
+                    plan.add(gp, sl, np.where(valid, share, 0.0))
         gx = round_from_float64(gp[plan.interior], name_of(x.dtype))
         return _from_cf(spec, gx)
+
+    def _forward_with_indices(self, spec: PoolSpec, x: np.ndarray, device: str,
+                              variant: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The forward pass and the plane position of the element the (variant's) gradient
+        routing picks: indices and gradients are one choice in every framework that has both."""
+        y = self._forward(spec, x, device, variant)
+        spec, v = self._variant(spec, variant)
+        plan, xp = self._setup(spec, x, v)
+        key = _flush(xp, name_of(x.dtype)) if v.daz_compare else None
+        _, arg = _max_with_argmax(plan, xp, v.route_rule, key, v.padding_selectable)
+        return y, _from_cf(spec, plan.input_positions(arg))
+
+    def indices_variant(self, spec: PoolSpec, x: np.ndarray, variant: str) -> np.ndarray:
+        return self._forward_with_indices(spec, x, "cpu", variant)[1]
+
+    def _unpool(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
+        """Each output written at its index in a zero input-shaped array (what MaxUnpool does;
+        overlapping windows that pick one element write the same value twice)."""
+        y, idx = self._forward_with_indices(spec, x, device)
+        yc, ic = _to_cf(spec, y), _to_cf(spec, idx)
+        out = np.zeros(_to_cf(spec, x).shape, dtype=x.dtype)
+        planes = out.reshape(out.shape[0], out.shape[1], -1)
+        n, c = np.indices(ic.shape[:2]).reshape(2, *ic.shape[:2], *(1,) * (ic.ndim - 2))
+        n, c = np.broadcast_to(n, ic.shape), np.broadcast_to(c, ic.shape)
+        planes[n, c, ic] = yc
+        return _from_cf(spec, out)
 
     def _forward_default_stride(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
         # The reference's own convention (DESIGN.md §2): an omitted stride equals the kernel.
@@ -396,7 +478,7 @@ def _max_vjp_fast(plan: _Plan, xc: np.ndarray, g: np.ndarray) -> np.ndarray:
     for _, sl, valid in plan.offsets():  # `valid`: a -inf input must beat the -inf padding
         hit = (xp[sl] == best) & valid
         hit &= ~assigned
-        np.add(gp[sl], g, out=gp[sl], where=hit)
+        plan.add(gp, sl, np.where(hit, g, 0.0))
         assigned |= hit
     return gp[plan.interior]
 
@@ -404,19 +486,14 @@ def _max_vjp_fast(plan: _Plan, xc: np.ndarray, g: np.ndarray) -> np.ndarray:
 def _separable(plan: _Plan, xp: np.ndarray, combine) -> np.ndarray:
     """Reduce the window one spatial dim after the other (k1 + k2 + k3 passes instead of
     k1 * k2 * k3), the last (fastest-varying) dim first. Exact for max: the first maximum of
-    each row, then the first row holding the maximum, is the first maximum in row-major order."""
+    each row, then the first row holding the maximum, is the first maximum in row-major order.
+    (Adaptive windows repeat their last element past their length: harmless for a max that
+    keeps the first maximum, wrong for a sum, which `_average` masks instead.)"""
     a = xp
-    for i, g in reversed(list(enumerate(plan.geoms))):
-        axis = 2 + i
-
-        def window(t: int, a=a, g=g, axis=axis) -> np.ndarray:
-            index = [slice(None)] * a.ndim
-            index[axis] = slice(t * g.d, t * g.d + (g.out - 1) * g.s + 1, g.s)
-            return a[tuple(index)]
-
-        acc = window(0).copy()
-        for t in range(1, g.k):
-            acc = combine(acc, window(t))
+    for i in reversed(range(len(plan.geoms))):
+        acc = plan.along(a, i, 0).copy()
+        for t in range(1, plan.window_shape[i]):
+            acc = combine(acc, plan.along(a, i, t))
         a = acc
     return a
 
@@ -425,7 +502,7 @@ def _average(plan: _Plan, xp: np.ndarray, dtype: str, accumulate: str | None) ->
     """Windowed sum / divisor in float64, or summed step by step in another dtype."""
     acc = {None: np.float64, "float32": np.float32}.get(accumulate) or np_dtype(dtype)
     with np.errstate(invalid="ignore", over="ignore"):  # inf + -inf is NaN, as it should be
-        if accumulate is None:  # padding holds zeros: the plain sum needs no mask
+        if accumulate is None and not plan.adaptive:  # padding holds zeros: no mask needed
             return _separable(plan, xp, np.add) / plan.divisor()
         total = np.zeros(plan.out_shape, dtype=acc)
         for _, sl, valid in plan.offsets():

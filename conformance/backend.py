@@ -30,6 +30,9 @@ class Backend:
     # The checks this target runs (None: all). Compiled modes leave the invariant and
     # determinism checks to their eager sibling: each would compile several more graphs.
     checks: ClassVar[tuple[str, ...] | None] = None
+    # Why the target cannot compute adaptive pooling at all (None: it translates adaptive
+    # specs itself, possibly only some of them, raising Unsupported for the rest).
+    no_adaptive: ClassVar[str | None] = "no adaptive pooling API"
 
     @property
     def version(self) -> str:
@@ -52,6 +55,22 @@ class Backend:
             raise InvalidSpec("gy", tuple(gy.shape), f"the output shape {expected}")
         return self._call(self._vjp, spec, x, gy, device)
 
+    def forward_with_indices(self, spec: PoolSpec, x: np.ndarray,
+                             device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+        """Max pooling's output and, per output, the flat row-major position of the selected
+        element within its (N, C) spatial plane (DESIGN.md §3, PyTorch's convention), int64."""
+        _require_selecting(spec, "forward_with_indices")
+        self._prepare(spec, x, device)
+        y, idx = self._call(self._forward_with_indices, spec, x, device)
+        return y, np.asarray(idx).astype(np.int64)
+
+    def unpool(self, spec: PoolSpec, x: np.ndarray, device: str = "cpu") -> np.ndarray:
+        """The round trip max_unpool(max_pool(x), indices) in the input's shape: each output
+        written back at its index, zeros elsewhere (the framework's own unpooling op)."""
+        _require_selecting(spec, "unpool")
+        self._prepare(spec, x, device)
+        return self._call(self._unpool, spec, x, device)
+
     def forward_default_stride(self, spec: PoolSpec, x: np.ndarray, device: str = "cpu") -> np.ndarray:
         """Call the framework's API with the stride argument omitted (spec.stride is ignored)."""
         self._prepare(spec, x, device)
@@ -65,6 +84,12 @@ class Backend:
         # A forward-only target (an inference runtime, a third party's) gets `unsupported`
         # gradients, not `error`.
         raise Unsupported(f"{self.name} computes no gradients")
+
+    def _forward_with_indices(self, spec: PoolSpec, x: np.ndarray, device: str):
+        raise Unsupported(f"{self.name} has no max-pooling API that returns indices")
+
+    def _unpool(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
+        raise Unsupported(f"{self.name} has no max-unpooling API")
 
     def _forward_default_stride(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
         raise Unsupported(f"{self.default_stride_api or self.name} has no default stride: the "
@@ -98,6 +123,8 @@ class Backend:
             raise InvalidSpec("device", device, f"one of {DEVICES}")
         spec.geometry(x.shape)
         self._check_device(device)
+        if spec.kind.adaptive and self.no_adaptive:
+            raise Unsupported(self.no_adaptive)
 
     def _call(self, fn, *args):
         try:
@@ -119,6 +146,14 @@ class Backend:
         """
         if ceil_changes_output(spec, x.shape):
             raise Unsupported(f"{framework_call} has no ceil_mode (it changes the output here)")
+
+
+def _require_selecting(spec: PoolSpec, call: str) -> None:
+    if not spec.kind.selects:
+        from conformance import ops
+
+        allowed = tuple(name for name, op in ops.ALL.items() if op.selects)
+        raise InvalidSpec("op", spec.op, f"one of {allowed} for {call}")
 
 
 def _first_line(text: str, limit: int = 300) -> str:

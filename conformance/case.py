@@ -142,6 +142,12 @@ class Case:
 def _check_cost(spec, input_shape, geoms) -> None:
     """Bound what a case may cost the reference, so that no case file can hang a run: the
     window (the reference loops over its positions) and the padded input it allocates."""
+    if spec.kind.adaptive:  # no padding; the largest window bounds the reference's loop
+        window = int(np.prod([g.max_window for g in geoms], dtype=np.float64))
+        if window > MAX_WINDOW:
+            raise InvalidSpec("output_size", spec.output_size, f"windows of at most {MAX_WINDOW} "
+                              f"positions (the reference's cost bound); this one has {window}")
+        return
     window = int(np.prod([g.k for g in geoms], dtype=np.float64))
     if window > MAX_WINDOW:
         raise InvalidSpec("kernel", spec.kernel, f"at most {MAX_WINDOW} window positions in all "
@@ -179,8 +185,7 @@ def _chosen_window_positions(spec: PoolSpec, shape: tuple[int, ...]) -> list[tup
     axes = spec.spatial_axes()
 
     def members(j: tuple[int, ...]) -> list[tuple[int, ...]]:
-        per_dim = [[jj * g.s + t * g.d - g.lo for t in range(g.k) if 0 <= jj * g.s + t * g.d - g.lo < g.n]
-                   for jj, g in zip(j, geoms, strict=True)]
+        per_dim = [g.members(jj) for jj, g in zip(j, geoms, strict=True)]
         return [tuple(p) for p in itertools.product(*per_dim)]
 
     first = members(tuple(0 for _ in geoms))

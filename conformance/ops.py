@@ -22,6 +22,7 @@ class Op:
     name: str  # the PoolSpec.op string
     reduction: str  # MAX_REDUCTION or MEAN_REDUCTION over each window
     label: str  # how the report names it
+    adaptive: bool = False  # windows from an output size (DESIGN.md §3), not kernel/stride
 
     @property
     def selects(self) -> bool:
@@ -37,8 +38,10 @@ class Op:
 
 MAX = Op("max", MAX_REDUCTION, "max pooling")
 AVG = Op("avg", MEAN_REDUCTION, "average pooling")
+ADAPTIVE_MAX = Op("adaptive_max", MAX_REDUCTION, "adaptive max pooling", adaptive=True)
+ADAPTIVE_AVG = Op("adaptive_avg", MEAN_REDUCTION, "adaptive average pooling", adaptive=True)
 
-ALL: dict[str, Op] = {op.name: op for op in (MAX, AVG)}
+ALL: dict[str, Op] = {op.name: op for op in (MAX, AVG, ADAPTIVE_MAX, ADAPTIVE_AVG)}
 NAMES: tuple[str, ...] = tuple(ALL)
 
 

@@ -20,6 +20,7 @@ LAYOUTS = ("channels_first", "channels_last")
 # The version of the normative semantics (DESIGN.md §3) the reference computes: exported
 # bundles carry it, so golden vectors made under other rules are recognisable.
 SEMANTICS_VERSION = "1"
+DEFAULT_KERNEL = 2  # PoolSpec() is a 2x2 max pool, as the seeds' examples
 DEFAULT_NDIM = 2  # what a scalar kernel means when no other field gives the rank (nn.MaxPool2d(3))
 
 Pads = tuple[tuple[int, int], ...]
@@ -61,6 +62,42 @@ class DimGeometry:
     @property
     def effective_kernel(self) -> int:
         return self.d * (self.k - 1) + 1
+
+    def members(self, j: int) -> list[int]:
+        """The input indices of window j that lie inside the input (padding left out)."""
+        return [p for p in (j * self.s + t * self.d - self.lo for t in range(self.k))
+                if 0 <= p < self.n]
+
+
+@dataclass(frozen=True)
+class AdaptiveDim:
+    """One spatial dimension of adaptive pooling (DESIGN.md §3): window i of `out` covers
+    input indices [floor(i·n/out), ceil((i+1)·n/out)), PyTorch's rule. Windows overlap when
+    out does not divide n, and repeat input elements when out > n."""
+
+    n: int
+    out: int
+    lo: int = 0  # no padding: the same fields as DimGeometry where padding is asked about
+    hi: int = 0
+
+    def window(self, i: int) -> tuple[int, int]:
+        return (i * self.n) // self.out, -(-((i + 1) * self.n) // self.out)
+
+    def members(self, j: int) -> list[int]:
+        return list(range(*self.window(j)))
+
+    @property
+    def lengths(self) -> tuple[int, ...]:
+        return tuple(end - start for start, end in map(self.window, range(self.out)))
+
+    @property
+    def max_window(self) -> int:
+        return max(self.lengths)
+
+    @property
+    def overlapping(self) -> bool:
+        """Some input element belongs to two windows (out does not divide n)."""
+        return self.n % self.out != 0
 
 
 def resolve_dim(n: int, k: int, s: int, d: int, padding: Any, ceil_mode: bool) -> DimGeometry:
@@ -105,7 +142,7 @@ class PoolSpec:
     """
 
     op: str = "max"
-    kernel: Any = 2
+    kernel: Any = None  # None: 2 per dim (adaptive ops take output_size instead)
     stride: Any = None
     padding: Any = 0
     dilation: Any = 1
@@ -114,6 +151,7 @@ class PoolSpec:
     divisor_override: int | None = None
     layout: str = "channels_first"
     ndim: int | None = None
+    output_size: Any = None  # adaptive ops only: the output's spatial size, per dim
 
     def __post_init__(self) -> None:
         set_ = lambda name, v: object.__setattr__(self, name, v)  # noqa: E731 (frozen dataclass)
@@ -126,7 +164,15 @@ class PoolSpec:
                 raise InvalidSpec(name, getattr(self, name), "True or False")
         nd = self._rank()
         set_("ndim", nd)
-        set_("kernel", _per_dim("kernel", self.kernel, nd, minimum=1))
+        if self.kind.adaptive:
+            self._normalise_adaptive(nd)
+            return
+        if self.output_size is not None:
+            raise InvalidSpec("output_size", self.output_size,
+                              f"None for op={self.op!r} (adaptive ops only: "
+                              f"{tuple(o for o in OPS if ops.of(o).adaptive)})")
+        set_("kernel", _per_dim("kernel", DEFAULT_KERNEL if self.kernel is None else self.kernel,
+                                nd, minimum=1))
         stride = self.kernel if self.stride is None else self.stride
         set_("stride", _per_dim("stride", stride, nd, minimum=1))
         set_("dilation", _per_dim("dilation", self.dilation, nd, minimum=1))
@@ -142,6 +188,24 @@ class PoolSpec:
         ):
             raise InvalidSpec("divisor_override", self.divisor_override, "None or an int >= 1")
 
+    def _normalise_adaptive(self, nd: int) -> None:
+        """Adaptive pooling takes an output size; every kernel-based field must be left at its
+        default (None, 0, 1, False), and is stored as None so that one id means one spec."""
+        if self.output_size is None:
+            raise InvalidSpec("output_size", None, f"an int >= 1 or {nd} such ints for "
+                              f"op={self.op!r}")
+        size = _per_dim("output_size", self.output_size, nd, minimum=1)
+        left_out = {"kernel": (None,), "stride": (None,), "padding": (None, 0),
+                    "dilation": (None, 1), "ceil_mode": (False,), "divisor_override": (None,)}
+        for name, defaults in left_out.items():
+            value = getattr(self, name)
+            if not any(value is d or (value == d and type(value) is type(d)) for d in defaults):
+                raise InvalidSpec(name, value, f"left out for op={self.op!r} (adaptive pooling "
+                                  f"is defined by output_size alone)")
+        for name, value in (("output_size", size), ("kernel", None), ("stride", None),
+                            ("padding", None), ("dilation", None), ("count_include_pad", True)):
+            object.__setattr__(self, name, value)
+
     @property
     def kind(self) -> ops.Op:
         """What the op computes (conformance.ops): ask it instead of comparing `op` strings."""
@@ -150,7 +214,7 @@ class PoolSpec:
     def _rank(self) -> int:
         hints = {
             name: _rank_hint(getattr(self, name))
-            for name in ("kernel", "stride", "dilation")
+            for name in ("kernel", "stride", "dilation", "output_size")
             if _rank_hint(getattr(self, name)) is not None
         }
         if isinstance(self.padding, (tuple, list)):
@@ -199,7 +263,7 @@ class PoolSpec:
         first = 2 if self.layout == "channels_first" else 1
         return tuple(range(first, first + self.ndim))
 
-    def geometry(self, input_shape: tuple[int, ...]) -> tuple[DimGeometry, ...]:
+    def geometry(self, input_shape: tuple[int, ...]) -> tuple[DimGeometry, ...] | tuple[AdaptiveDim, ...]:
         """Resolve every spatial dim against a full (N, C, ...) or (N, ..., C) input shape."""
         shape = tuple(input_shape)
         if len(shape) != self.ndim + 2 or not all(_is_int(v) and v >= 1 for v in shape):
@@ -207,6 +271,9 @@ class PoolSpec:
                 "input_shape", shape, f"{self.ndim + 2} positive ints (batch, channels and "
                 f"{self.ndim} spatial dims in {self.layout} order)"
             )
+        if self.kind.adaptive:
+            return tuple(AdaptiveDim(shape[a], o)
+                         for a, o in zip(self.spatial_axes(), self.output_size, strict=True))
         dims = []
         for i, axis in enumerate(self.spatial_axes()):
             pad = self.padding if isinstance(self.padding, str) else self.padding[i]
@@ -238,7 +305,14 @@ class PoolSpec:
 
     # ---- identity -------------------------------------------------------------------------
     @property
+    def is_global(self) -> bool:
+        """Adaptive pooling to one element per plane: what Global*Pool APIs compute."""
+        return self.kind.adaptive and all(o == 1 for o in self.output_size)
+
+    @property
     def padding_kind(self) -> str:
+        if self.kind.adaptive:
+            return "none"
         if isinstance(self.padding, str):
             return self.padding
         if all(lo == hi == 0 for lo, hi in self.padding):
@@ -251,6 +325,9 @@ class PoolSpec:
     def id(self) -> str:
         """A readable, stable id, e.g. max-2d-k3x3-s2x2-p1,1-ceil-cf."""
         x = lambda t: "x".join(map(str, t))  # noqa: E731
+        layout = "cf" if self.layout == "channels_first" else "cl"
+        if self.kind.adaptive:
+            return "-".join([self.op, f"{self.ndim}d", f"o{x(self.output_size)}", layout])
         if isinstance(self.padding, str):
             pad = self.padding.replace("_", "")
         else:
@@ -264,15 +341,17 @@ class PoolSpec:
             parts.append("xpad")
         if self.divisor_override is not None:
             parts.append(f"div{self.divisor_override}")
-        parts.append("cf" if self.layout == "channels_first" else "cl")
+        parts.append(layout)
         return "-".join(parts)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
-        for key in ("kernel", "stride", "dilation"):
-            d[key] = list(d[key])
-        if not isinstance(self.padding, str):
+        for key in ("kernel", "stride", "dilation", "output_size"):
+            d[key] = None if d[key] is None else list(d[key])
+        if isinstance(self.padding, tuple):
             d["padding"] = [list(p) for p in self.padding]
+        if not self.kind.adaptive:
+            del d["output_size"]  # records written before adaptive ops stay byte-identical
         return d
 
     @classmethod
@@ -282,7 +361,7 @@ class PoolSpec:
             data["padding"] = tuple(
                 tuple(p) if isinstance(p, list) else p for p in data["padding"]
             )
-        for key in ("kernel", "stride", "dilation"):
+        for key in ("kernel", "stride", "dilation", "output_size"):
             if isinstance(data.get(key), list):
                 data[key] = tuple(data[key])
         return cls(**data)

@@ -47,6 +47,27 @@ def _dims(spec, spatial):
     return dims
 
 
+def _adaptive_windows(spec, spatial):
+    """Adaptive pooling: window i of o along a dim of n covers [floor(i*n/o), ceil((i+1)*n/o))."""
+    per_dim = [[range(math.floor(i * n / o), math.ceil((i + 1) * n / o)) for i in range(o)]
+               for n, o in zip(spatial, spec.output_size, strict=True)]
+    for j in itertools.product(*(range(o) for o in spec.output_size)):
+        ranges = [per_dim[a][jj] for a, jj in enumerate(j)]
+        yield j, [(p, True) for p in itertools.product(*ranges)]
+
+
+def _out_sizes(spec, spatial):
+    if spec.op.startswith("adaptive"):
+        return tuple(spec.output_size)
+    return tuple(d[6] for d in _dims(spec, spatial))
+
+
+def _all_windows(spec, spatial):
+    if spec.op.startswith("adaptive"):
+        return _adaptive_windows(spec, spatial)
+    return _windows(_dims(spec, spatial))
+
+
 def _windows(dims):
     """For each output index tuple: list of (input index tuple or None, counts_for_pad)."""
     for j in itertools.product(*(range(dim[6]) for dim in dims)):
@@ -95,6 +116,8 @@ def _divisor(spec, positions):
     """The average's divisor for one window: override, positions counting padding, or inside."""
     if spec.divisor_override is not None:
         return spec.divisor_override
+    if spec.op.startswith("adaptive"):
+        return len(positions)
     if spec.count_include_pad:
         return sum(1 for _, in_pad in positions if in_pad)
     return sum(1 for p, _ in positions if p is not None)
@@ -102,15 +125,14 @@ def _divisor(spec, positions):
 
 def forward(spec, x):
     xc = _channels_first(spec, np.asarray(x))
-    dims = _dims(spec, xc.shape[2:])
     kind = np.int64 if xc.dtype.kind in "iu" else np.float64  # int64 keeps values near 2**63
-    out = np.zeros(xc.shape[:2] + tuple(d[6] for d in dims), dtype=kind)
+    out = np.zeros(xc.shape[:2] + _out_sizes(spec, xc.shape[2:]), dtype=kind)
     for nb, c in itertools.product(range(xc.shape[0]), range(xc.shape[1])):
         plane = xc[nb, c]
-        for j, positions in _windows(dims):
+        for j, positions in _all_windows(spec, xc.shape[2:]):
             inside = [plane[p] for p, _ in positions if p is not None]
             inside = [float(v) if plane.dtype.kind != "i" else int(v) for v in inside]
-            if spec.op == "max":
+            if spec.op in ("max", "adaptive_max"):
                 out[(nb, c, *j)] = inside[_first_max(inside)]
             else:
                 div = _divisor(spec, positions)
@@ -121,14 +143,13 @@ def forward(spec, x):
 def vjp(spec, x, gy):
     xc = _channels_first(spec, np.asarray(x))
     gc = _channels_first(spec, np.asarray(gy, dtype=np.float64))
-    dims = _dims(spec, xc.shape[2:])
     gx = np.zeros(xc.shape, dtype=np.float64)
     for nb, c in itertools.product(range(xc.shape[0]), range(xc.shape[1])):
         plane = xc[nb, c]
-        for j, positions in _windows(dims):
+        for j, positions in _all_windows(spec, xc.shape[2:]):
             g = gc[(nb, c, *j)]
             inside = [p for p, _ in positions if p is not None]
-            if spec.op == "max":
+            if spec.op in ("max", "adaptive_max"):
                 vals = [float(plane[p]) for p in inside]
                 gx[(nb, c) + inside[_first_max(vals)]] += g
             else:
@@ -136,3 +157,17 @@ def vjp(spec, x, gy):
                 for p in inside:
                     gx[(nb, c, *p)] += g / div
     return _back(spec, gx)
+
+
+def indices(spec, x):
+    """Max pooling's indices: the first maximal element's row-major position in its plane."""
+    xc = _channels_first(spec, np.asarray(x))
+    spatial = xc.shape[2:]
+    out = np.zeros(xc.shape[:2] + _out_sizes(spec, spatial), dtype=np.int64)
+    for nb, c in itertools.product(range(xc.shape[0]), range(xc.shape[1])):
+        plane = xc[nb, c]
+        for j, positions in _all_windows(spec, spatial):
+            inside = [p for p, _ in positions if p is not None]
+            vals = [int(plane[p]) if plane.dtype.kind in "iu" else float(plane[p]) for p in inside]
+            out[(nb, c, *j)] = int(np.ravel_multi_index(inside[_first_max(vals)], spatial))
+    return _back(spec, out)

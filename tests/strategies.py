@@ -13,7 +13,10 @@ from conformance.dtypes import FLOAT_DTYPES, INT_DTYPES
 def specs(draw, max_kernel: int = 3) -> PoolSpec:
     nd = draw(st.integers(1, 3))
     per_dim = lambda lo, hi: st.tuples(*[st.integers(lo, hi)] * nd)  # noqa: E731
-    op = draw(st.sampled_from(["max", "avg"]))
+    op = draw(st.sampled_from(["max", "avg", "adaptive_max", "adaptive_avg"]))
+    if op.startswith("adaptive"):  # DESIGN.md §3: windows from the output size alone
+        return PoolSpec(op=op, output_size=draw(per_dim(1, 6)),
+                        layout=draw(st.sampled_from(["channels_first", "channels_last"])))
     padding = draw(st.one_of(
         st.integers(0, 2), per_dim(0, 2),
         st.tuples(*[st.tuples(st.integers(0, 2), st.integers(0, 2))] * nd),
@@ -35,7 +38,7 @@ def specs(draw, max_kernel: int = 3) -> PoolSpec:
 @st.composite
 def cases(draw, max_spatial: int = 7) -> Case:
     spec = draw(specs())
-    dtypes = list(FLOAT_DTYPES) + (list(INT_DTYPES) if spec.op == "max" else [])
+    dtypes = list(FLOAT_DTYPES) + (list(INT_DTYPES) if spec.kind.selects else [])
     dtype = draw(st.sampled_from(dtypes))
     families = ["distinct", "ties", "negative", "near_overflow"] + (
         ["nan", "inf", "signed_zero", "near_underflow"] if dtype in FLOAT_DTYPES else [])

@@ -44,7 +44,7 @@ def test_forward_matches_definitional(ref, case):
     slow = _rounded(definitional.forward(case.spec, x), case.dtype)
     assert fast.shape == slow.shape == case.output_shape
     assert fast.dtype == x.dtype
-    if case.spec.op == "max":
+    if case.spec.kind.selects:
         same = (fast == slow) | (np.isnan(fast.astype(np.float64)) & np.isnan(slow.astype(np.float64)))
         assert same.all()
         if is_float(case.dtype):
@@ -128,3 +128,58 @@ def test_cross_check_can_fail():
     spec = PoolSpec(op="avg", kernel=3, stride=2, padding=1, count_include_pad=True)
     other = PoolSpec(op="avg", kernel=3, stride=2, padding=1, count_include_pad=False)
     assert not np.allclose(definitional.forward(spec, x), definitional.forward(other, x))
+
+
+@SETTINGS
+@given(cases())
+def test_indices_match_definitional(ref, case):
+    """forward_with_indices: the first maximal element's plane position (DESIGN.md §3)."""
+    if not case.spec.kind.selects:
+        return
+    x = case.make_input()
+    y, idx = ref.forward_with_indices(case.spec, x)
+    assert idx.dtype == np.int64 and idx.shape == y.shape == case.output_shape
+    assert (idx == definitional.indices(case.spec, x)).all()
+    # the index names the element the output holds (NaN included)
+    cf = np.moveaxis(x, -1, 1) if case.spec.layout == "channels_last" else x
+    planes = cf.reshape(cf.shape[0], cf.shape[1], -1).astype(np.float64)
+    icf = np.moveaxis(idx, -1, 1) if case.spec.layout == "channels_last" else idx
+    picked = np.take_along_axis(planes, icf.reshape(icf.shape[0], icf.shape[1], -1), axis=2)
+    ycf = np.moveaxis(y, -1, 1) if case.spec.layout == "channels_last" else y
+    assert np.array_equal(picked, ycf.reshape(picked.shape).astype(np.float64), equal_nan=True)
+
+
+def test_adaptive_hand_worked(ref):
+    """PyTorch's rule on n = 5, o = 3: windows [0, 2), [1, 4), [3, 5) overlap at 1 and 3."""
+    x = np.array([[[4.0, 0.0, 7.0, 1.0, 2.0]]])
+    avg = PoolSpec(op="adaptive_avg", output_size=3, ndim=1)
+    assert avg.ndim == 1 and avg.id == "adaptive_avg-1d-o3-cf"
+    np.testing.assert_allclose(ref.forward(avg, x), [[[2.0, 8.0 / 3.0, 1.5]]])
+    np.testing.assert_allclose(ref.vjp(avg, x, np.ones((1, 1, 3))),
+                               [[[0.5, 0.5 + 1 / 3, 1 / 3, 1 / 3 + 0.5, 0.5]]])
+    mx = PoolSpec(op="adaptive_max", output_size=(3,))
+    y, idx = ref.forward_with_indices(mx, x)
+    assert y.tolist() == [[[4.0, 7.0, 2.0]]] and idx.tolist() == [[[0, 2, 4]]]
+    assert ref.unpool(mx, x).tolist() == [[[4.0, 0.0, 7.0, 0.0, 2.0]]]
+    # output larger than the input: windows [0,1), [0,2), [1,2) repeat elements
+    up = PoolSpec(op="adaptive_avg", output_size=[3])
+    two = np.array([[[1.0, 3.0]]])
+    np.testing.assert_allclose(ref.forward(up, two), [[[1.0, 2.0, 3.0]]])
+    np.testing.assert_allclose(ref.vjp(up, two, np.ones((1, 1, 3))), [[[1.5, 1.5]]])
+    # global pooling: one window, the whole plane
+    glob = PoolSpec(op="adaptive_avg", output_size=(1, 1))
+    assert glob.is_global and ref.forward(glob, np.arange(6.0).reshape(1, 1, 2, 3)).item() == 2.5
+
+
+def test_max_indices_hand_worked(ref):
+    """k2 s2 on a 4x4 plane with a tie: the first maximal element (row-major) wins; channels
+    last gives the same plane positions."""
+    plane = np.array([[1, 5, 2, 0], [5, 3, 9, 9], [0, 0, 0, 0], [7, 1, 1, 7]], dtype=np.float32)
+    spec = PoolSpec(op="max", kernel=2)
+    y, idx = ref.forward_with_indices(spec, plane.reshape(1, 1, 4, 4))
+    assert y.ravel().tolist() == [5, 9, 7, 7] and idx.ravel().tolist() == [1, 6, 12, 15]
+    cl = PoolSpec(op="max", kernel=2, layout="channels_last")
+    _, idx_cl = ref.forward_with_indices(cl, plane.reshape(1, 4, 4, 1))
+    assert idx_cl.ravel().tolist() == [1, 6, 12, 15]
+    with pytest.raises(InvalidSpec, match="op"):
+        ref.forward_with_indices(PoolSpec(op="avg", kernel=2), plane.reshape(1, 1, 4, 4))

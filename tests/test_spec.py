@@ -129,5 +129,41 @@ def test_the_op_decides_through_its_kind_not_its_name():
     assert PoolSpec("avg", 2).kind is ops.AVG and ops.AVG.averages and not ops.AVG.selects
     with pytest.raises(InvalidSpec, match="divisor_override"):
         PoolSpec("max", 2, divisor_override=3)  # a divisor only where the op averages
-    with pytest.raises(InvalidSpec, match=r"op.*\('max', 'avg'\)"):
+    with pytest.raises(InvalidSpec, match=r"op.*\('max', 'avg', 'adaptive_max', 'adaptive_avg'\)"):
         PoolSpec("median", 2)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("kernel", 2), ("stride", 1), ("padding", 1), ("padding", "same"), ("dilation", 2),
+    ("ceil_mode", True), ("divisor_override", 4),
+])
+def test_adaptive_rejects_kernel_fields(field, value):
+    """Adaptive pooling is defined by output_size alone (DESIGN.md §2): every kernel-based
+    field is an InvalidSpec naming that field."""
+    with pytest.raises(InvalidSpec) as err:
+        PoolSpec(op="adaptive_avg", output_size=(2, 2), **{field: value})
+    assert err.value.field == field and "output_size" in str(err.value)
+
+
+def test_adaptive_needs_output_size_and_others_refuse_it():
+    with pytest.raises(InvalidSpec) as err:
+        PoolSpec(op="adaptive_max")
+    assert err.value.field == "output_size"
+    with pytest.raises(InvalidSpec) as err:
+        PoolSpec(op="adaptive_max", output_size=(2, 0))
+    assert err.value.field == "output_size"
+    with pytest.raises(InvalidSpec) as err:
+        PoolSpec(op="max", kernel=2, output_size=1)
+    assert err.value.field == "output_size" and "adaptive" in str(err.value)
+
+
+def test_adaptive_normalises_and_round_trips():
+    spec = PoolSpec(op="adaptive_max", output_size=[3, 1, 2], layout="channels_last",
+                    count_include_pad=False, padding=0, dilation=1)
+    assert spec.ndim == 3 and spec.output_size == (3, 1, 2) and spec.kernel is None
+    assert spec.count_include_pad and spec.id == "adaptive_max-3d-o3x1x2-cl"
+    assert PoolSpec.from_json(spec.to_json()) == spec
+    assert spec.output_shape((2, 7, 4, 5, 3)) == (2, 3, 1, 2, 3)
+    assert not spec.is_global and PoolSpec(op="adaptive_avg", output_size=(1, 1)).is_global
+    # a non-adaptive spec's JSON has no output_size key (older records stay identical)
+    assert "output_size" not in PoolSpec(op="max", kernel=2).to_json()
