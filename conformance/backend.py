@@ -33,6 +33,8 @@ class Backend:
     # Why the target cannot compute adaptive pooling at all (None: it translates adaptive
     # specs itself, possibly only some of them, raising Unsupported for the rest).
     no_adaptive: ClassVar[str | None] = "no adaptive pooling API"
+    # The checks `_snippet` writes a reproducer for (`actual` = forward, vjp, or indices).
+    snippet_checks: ClassVar[tuple[str, ...]] = ("forward", "grad", "default_stride")
 
     @property
     def version(self) -> str:

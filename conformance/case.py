@@ -32,7 +32,9 @@ FAMILIES = {
 }
 MAX_ELEMENTS = 2**28  # a guard against typos in hand-written case files (1 GiB of float32)
 MAX_WINDOW = 2**16  # window positions: the reference loops over them (global 256x256 fits)
-CHECKS = ("forward", "grad", "default_stride", "error_parity", "invariant", "determinism")
+CHECKS = ("forward", "grad", "default_stride", "error_parity", "invariant", "determinism",
+          "indices", "unpool")
+SELECTING_CHECKS = ("indices", "unpool")  # max ops only: they ask which element was picked
 
 
 def _stable_seed(*parts: object) -> int:
@@ -85,6 +87,9 @@ class Case:
         for c in self.checks:
             if c not in CHECKS:
                 raise InvalidSpec("checks", c, f"one of {CHECKS}")
+            if c in SELECTING_CHECKS and not self.spec.kind.selects:
+                raise InvalidSpec("checks", c, f"checks without {SELECTING_CHECKS} for "
+                                  f"op={self.spec.op!r} (max pooling only)")
 
     @property
     def id(self) -> str:

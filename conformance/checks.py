@@ -42,6 +42,10 @@ def cached_reference(case: Case, what: str) -> np.ndarray:
         return ref.forward(case.spec, x)
     if what == "forward_scale":
         return ref.forward(case.spec, np.abs(x))
+    if what == "indices":
+        return ref.forward_with_indices(case.spec, x)[1]
+    if what == "unpool":
+        return ref.unpool(case.spec, x)
     gy = case.make_upstream()
     if what == "grad":
         return ref.vjp(case.spec, x, gy)
@@ -147,6 +151,24 @@ def check_grad(case: Case, backend, device: str) -> Outcome:
     return Outcome(cmp, source, actual, expected)
 
 
+def check_indices(case: Case, backend, device: str) -> Outcome:
+    """Max pooling's indices, converted by the target to DESIGN.md §3's convention (the flat
+    position in the input's spatial plane), equal to the reference's: ties, NaN windows and
+    layouts are where frameworks pick another element or flatten another way."""
+    x = case.make_input()
+    _, actual = backend.forward_with_indices(case.spec, x, device)
+    expected = cached_reference(case, "indices")
+    return Outcome(compare(actual, expected, exact=True), "reference", actual, expected)
+
+
+def check_unpool(case: Case, backend, device: str) -> Outcome:
+    """The framework's unpooling of its own pooling: max_unpool(max_pool(x), indices) against
+    the reference's scatter (each output at its reference index, zeros elsewhere)."""
+    actual = backend.unpool(case.spec, case.make_input(), device)
+    expected = cached_reference(case, "unpool")
+    return Outcome(compare(actual, expected, exact=True), "reference", actual, expected)
+
+
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     a, b = np.asarray(a), np.asarray(b)
     return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
@@ -193,4 +215,6 @@ TABLE = {
     "error_parity": check_error_parity,
     "invariant": check_invariant,
     "determinism": check_determinism,
+    "indices": check_indices,
+    "unpool": check_unpool,
 }

@@ -24,45 +24,49 @@ def differs_under(case: Case, check: str, variant: str) -> bool:
     ref = registry.get(registry.REFERENCE)
     if not ref.variants[variant].applies_to(case.spec):
         return False
-    x = case.make_input()
     try:
-        if check == "grad":
-            gy = case.make_upstream()
-            normal, other = ref.vjp(case.spec, x, gy), ref.vjp_variant(case.spec, x, gy, variant)
-        else:
-            normal, other = ref.forward(case.spec, x), ref.forward_variant(case.spec, x, variant)
+        other = variant_output(case, check, variant)
     except ValueError:  # the variant changes the output shape: no vjp to compare
         return True
+    normal = checks.cached_reference(case, check)
     if normal.shape != other.shape:
         return True
-    # "differs" as the check would see it: bit for bit for max values, else within tolerance.
-    from conformance.compare import compare
+    # "differs" as the check would see it: bit for bit for selections, else within tolerance.
+    return compare(other, normal, exact=_exact(case, check),
+                   scale=checks.scale(case, check)).status != "pass"
 
-    exact = check == "forward" and case.spec.kind.selects
+
+DIAGNOSED_CHECKS = ("forward", "grad", "indices")
+
+
+def variant_output(case: Case, check: str, variant: str) -> np.ndarray:
+    """What the reference computes for `check` under one of its variants."""
+    ref, x = checks.reference_target(), case.make_input()
     if check == "grad":
-        scale = ref.vjp(case.spec, x, np.abs(gy))
-    else:
-        scale = ref.forward(case.spec, np.abs(x))
-    return compare(other, normal, exact=exact, scale=scale).status != "pass"
+        return ref.vjp_variant(case.spec, x, case.make_upstream(), variant)
+    if check == "indices":
+        return ref.indices_variant(case.spec, x, variant)
+    return ref.forward_variant(case.spec, x, variant)
+
+
+def _exact(case: Case, check: str) -> bool:
+    return check == "indices" or (check == "forward" and case.spec.kind.selects)
 
 
 def diagnose(case: Case, check: str, actual: np.ndarray | None) -> str | None:
     """Which alternative semantics of the reference the backend's output matches, if any."""
     ref = checks.reference_target()
-    if actual is None or check == "default_stride":
+    if actual is None or check not in DIAGNOSED_CHECKS:
         return None
-    x, labels = case.make_input(), []
+    labels = []
     for name, variant in getattr(ref, "variants", {}).items():
         if not variant.applies_to(case.spec):
             continue
         try:
-            if check == "grad":
-                other = ref.vjp_variant(case.spec, x, case.make_upstream(), name)
-            else:
-                other = ref.forward_variant(case.spec, x, name)
+            other = variant_output(case, check, name)
         except Exception:  # the variant does not apply to this geometry
             continue
-        exact = check == "forward" and case.spec.kind.selects
+        exact = _exact(case, check)
         scale = checks.scale(case, check)
         scale = scale if scale is not None and other.shape == scale.shape else None
         matches = compare(actual, other, exact=exact, scale=scale).status == "pass"

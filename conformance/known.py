@@ -50,7 +50,7 @@ class Facts(dict):
         self.case, self.check, self.reference = case, check, reference
 
     def variant_differs(self, variant: str) -> bool:
-        if self.check not in ("forward", "grad", "default_stride") or not self.reference:
+        if self.check not in ("forward", "grad", "default_stride", "indices") or not self.reference:
             return False  # without the reference (a crashed task's parent) no variant holds
         # default_stride computes the forward pass (with stride = kernel, the case's own stride)
         check = "forward" if self.check == "default_stride" else self.check

@@ -48,7 +48,7 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
         max_ulp_err=cmp.max_ulp_err, mismatch_count=cmp.mismatch_count,
         seconds=round(time.perf_counter() - start, 6), expected_from=source,
         diagnosis=diagnosis.diagnose(case, check, actual) if cmp.status == "mismatch"
-        and check in ("forward", "grad") else None,
+        and check in diagnosis.DIAGNOSED_CHECKS else None,
         extra={"tolerance_ulps": TOLERANCE_ULPS.get(case.dtype)} if case.spec.kind.averages
         or check == "grad" else {},
     )
@@ -59,12 +59,13 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
     if backend is not None and check in _NATIVE_CALL_CHECKS and cmp.status != "unsupported":
         _attach_native_call(result, case, check, backend)
     result = classify(result, case)
-    if result.status not in ("pass", "unsupported") and check in ("forward", "grad", "default_stride"):
+    if result.status not in ("pass", "unsupported") and check in _EVIDENCE_CHECKS:
         _attach_evidence(result, case, check, backend, actual, expected)
     return result
 
 
-_NATIVE_CALL_CHECKS = ("forward", "default_stride")
+_NATIVE_CALL_CHECKS = ("forward", "default_stride", "indices", "unpool")
+_EVIDENCE_CHECKS = ("forward", "grad", "default_stride", "indices", "unpool")  # array outputs
 
 
 def _attach_native_call(result: Result, case: Case, check: str, backend) -> None:
