@@ -1,5 +1,8 @@
-"""Keras 3 pooling layers (MaxPooling/AveragePooling 1D/2D/3D) on one Keras backend each:
-`keras-tensorflow`, `keras-jax`, `keras-torch`.
+"""Keras 3 pooling layers (MaxPooling/AveragePooling 1D/2D/3D, AdaptiveMax/AveragePooling
+1D/2D/3D, GlobalMax/AveragePooling 1D/2D/3D) on one Keras backend each: `keras-tensorflow`,
+`keras-jax`, `keras-torch`. Adaptive specs of output size 1 use the Global layers
+(keepdims=True), so those APIs are the ones checked; other output sizes the Adaptive layers,
+where the installed Keras has them.
 
 Keras picks its backend once per process, at import (KERAS_BACKEND), so these targets import
 Keras when they are first used, not at module top, and each runs in a worker process of its own
@@ -26,7 +29,11 @@ from conformance.dtypes import name_of
 from conformance.errors import Unsupported
 from conformance.spec import PoolSpec
 
-_LAYERS = {ops.MAX.name: "MaxPooling{n}D", ops.AVG.name: "AveragePooling{n}D"}
+_LAYERS = {ops.MAX.name: "MaxPooling{n}D", ops.AVG.name: "AveragePooling{n}D",
+           ops.ADAPTIVE_MAX.name: "AdaptiveMaxPooling{n}D",
+           ops.ADAPTIVE_AVG.name: "AdaptiveAveragePooling{n}D"}
+_GLOBAL_LAYERS = {ops.ADAPTIVE_MAX.name: "GlobalMaxPooling{n}D",
+                  ops.ADAPTIVE_AVG.name: "GlobalAveragePooling{n}D"}
 
 
 def _import_keras(wanted: str):
@@ -48,6 +55,7 @@ class KerasBackend(Backend):
                           r"not in (the )?list of allowed values")
     default_stride = "kernel"
     default_stride_api = "keras.layers.MaxPooling{n}D / AveragePooling{n}D(pool_size) (strides=None)"
+    no_adaptive = None  # the Adaptive* and Global* layers
 
     def __init__(self):
         self.keras = _import_keras(self.keras_backend)
@@ -56,7 +64,21 @@ class KerasBackend(Backend):
     def version(self) -> str:
         return self.keras.__version__
 
+    def _adaptive_layer(self, spec: PoolSpec, x: np.ndarray):
+        kw = dict(data_format=spec.layout)
+        if spec.is_global:
+            name, kw["keepdims"] = _GLOBAL_LAYERS[spec.op].format(n=spec.ndim), True
+        else:
+            name, kw["output_size"] = _LAYERS[spec.op].format(n=spec.ndim), tuple(spec.output_size)
+        if not hasattr(self.keras.layers, name):
+            raise Unsupported(f"Keras {self.keras.__version__} has no keras.layers.{name}")
+        if x.dtype.kind == "f" or x.dtype.name == "bfloat16":
+            kw["dtype"] = name_of(x.dtype)
+        return getattr(self.keras.layers, name)(**kw), kw
+
     def _layer(self, spec: PoolSpec, x: np.ndarray, with_stride: bool = True):
+        if spec.kind.adaptive:
+            return self._adaptive_layer(spec, x)
         if any(d != 1 for d in spec.dilation):
             raise Unsupported("Keras pooling layers have no dilation")
         if spec.divisor_override is not None:

@@ -51,6 +51,7 @@ class Variant:
     nan_floor: str = "lowest"  # where a NaN-dropping max starts: "lowest" finite (bfloat16:
     # float32's, which rounds to -inf), "storage" (the storage dtype's lowest) or "-inf"
     reduction: str | None = None  # only ops with this reduction (conformance.ops); None: all
+    column_major: bool = False  # max scans each window in column-major order (first dim fastest)
 
     def applies_to(self, spec: PoolSpec) -> bool:
         return self.reduction in (None, spec.kind.reduction)
@@ -89,9 +90,13 @@ class _Plan:
         self.interior = (slice(None), slice(None), *tuple(slice(g.lo, g.lo + g.n) for g in geoms))
         self.out_shape = self.lead + tuple(g.out for g in geoms)
 
-    def offsets(self):
-        """(flat offset index, index into the padded array, validity mask) in row-major order."""
-        for flat, ts in enumerate(itertools.product(*(range(k) for k in self.window_shape))):
+    def offsets(self, column_major: bool = False):
+        """(flat offset index, index into the padded array, validity mask) in row-major order
+        (or column-major: the first dim varying fastest; `flat` stays the row-major number)."""
+        order = list(enumerate(itertools.product(*(range(k) for k in self.window_shape))))
+        if column_major:
+            order.sort(key=lambda item: item[1][::-1])
+        for flat, ts in order:
             if self.adaptive:
                 index = np.ix_(*(p[:, t] for p, t in zip(self.positions, ts, strict=True)))
                 mask = _outer([ok[:, t] for ok, t in zip(self.present, ts, strict=True)])
@@ -222,6 +227,10 @@ VARIANTS: dict[str, Variant] = {
                        reduction=ops.MAX_REDUCTION),
     "grad_last_tie": Variant("gradient to the last of tied maxima", route_rule="last_tie",
                              reduction=ops.MAX_REDUCTION),
+    "max_column_major": Variant("max picks the first maximal element in column-major window "
+                                "order (the window reduced one dim at a time, the first dim "
+                                "first): ties go to the leftmost column, not the top row",
+                                column_major=True, reduction=ops.MAX_REDUCTION),
     "grad_split_ties": Variant("gradient split equally between tied maxima (as reduce_max "
                                "does)", split_ties=True, reduction=ops.MAX_REDUCTION),
     "grad_ge_select_padded": Variant("gradient routed by a `>=` select over the padded window, "
@@ -285,8 +294,8 @@ VARIANTS: dict[str, Variant] = {
 
 
 def _max_with_argmax(plan: _Plan, xp: np.ndarray, rule: str = "first",
-                     key: np.ndarray | None = None,
-                     padding_selectable: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                     key: np.ndarray | None = None, padding_selectable: bool = False,
+                     column_major: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Window maxima and the flat kernel offset of the element picked. `key`, if given, is
     what the comparisons see (e.g. flushed subnormals); the value returned comes from xp.
     With `padding_selectable` padding positions are candidates too, valued -inf (a gradient
@@ -301,7 +310,7 @@ def _max_with_argmax(plan: _Plan, xp: np.ndarray, rule: str = "first",
     best_key = np.zeros(plan.out_shape, dtype=key.dtype)
     arg = np.full(plan.out_shape, -1, dtype=np.int64)
     with np.errstate(invalid="ignore"):
-        for flat, sl, valid in plan.offsets():
+        for flat, sl, valid in plan.offsets(column_major):
             if padding_selectable:
                 valid = np.ones_like(valid)
             take = valid & choose(key[sl], best_key, arg < 0)
@@ -361,7 +370,7 @@ class NumpyBackend(Backend):
             return _from_cf(spec, _max_fast(plan, _to_cf(spec, x)))
         if spec.kind.selects:
             key = _flush(xp, dtype) if v.daz_compare else None
-            y, arg = _max_with_argmax(plan, xp, v.value_rule, key)
+            y, arg = _max_with_argmax(plan, xp, v.value_rule, key, column_major=v.column_major)
             if xp.dtype == np.int64:
                 return _from_cf(spec, y.astype(x.dtype))
             if v.value_rule == "ignore_nan":  # the scan starts from the lowest finite value
@@ -398,7 +407,8 @@ class NumpyBackend(Backend):
         gp = np.zeros(plan.padded_shape)
         if spec.kind.selects:
             key = _flush(xp, name_of(x.dtype)) if v.daz_compare else None
-            best, arg = _max_with_argmax(plan, xp, v.route_rule, key, v.padding_selectable)
+            best, arg = _max_with_argmax(plan, xp, v.route_rule, key, v.padding_selectable,
+                                         v.column_major)
             if v.all_near_max is not None:  # by subtraction: inf - inf and NaN never qualify
                 best = np.where(arg < 0, _lowest(name_of(x.dtype)), best)
                 with np.errstate(invalid="ignore"):
@@ -431,16 +441,21 @@ class NumpyBackend(Backend):
         spec, v = self._variant(spec, variant)
         plan, xp = self._setup(spec, x, v)
         key = _flush(xp, name_of(x.dtype)) if v.daz_compare else None
-        _, arg = _max_with_argmax(plan, xp, v.route_rule, key, v.padding_selectable)
+        _, arg = _max_with_argmax(plan, xp, v.route_rule, key, v.padding_selectable,
+                                  v.column_major)
         return y, _from_cf(spec, plan.input_positions(arg))
 
     def indices_variant(self, spec: PoolSpec, x: np.ndarray, variant: str) -> np.ndarray:
         return self._forward_with_indices(spec, x, "cpu", variant)[1]
 
-    def _unpool(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
+    def unpool_variant(self, spec: PoolSpec, x: np.ndarray, variant: str) -> np.ndarray:
+        return self._unpool(spec, x, "cpu", variant)
+
+    def _unpool(self, spec: PoolSpec, x: np.ndarray, device: str,
+                variant: str | None = None) -> np.ndarray:
         """Each output written at its index in a zero input-shaped array (what MaxUnpool does;
         overlapping windows that pick one element write the same value twice)."""
-        y, idx = self._forward_with_indices(spec, x, device)
+        y, idx = self._forward_with_indices(spec, x, device, variant)
         yc, ic = _to_cf(spec, y), _to_cf(spec, idx)
         out = np.zeros(_to_cf(spec, x).shape, dtype=x.dtype)
         planes = out.reshape(out.shape[0], out.shape[1], -1)

@@ -30,7 +30,11 @@ from conformance.errors import Unsupported
 from conformance.spec import ceil_changes_output
 
 BASE_OPSET = 7
-OP_TYPES = {"max": "MaxPool", "avg": "AveragePool"}
+OP_TYPES = {"max": "MaxPool", "avg": "AveragePool", "adaptive_max": "GlobalMaxPool",
+            "adaptive_avg": "GlobalAveragePool"}  # the adaptive ops: output size 1 only
+INDICES_OPSET = 8  # MaxPool's Indices output and storage_order
+UNPOOL_OPSET = 11  # MaxUnpool with its output_shape input (9), at the opset of its last change
+HEADS = ("pool", "indices", "unpool")  # what a model computes: y; y and Indices; the round trip
 AUTO_PAD = {"valid": "VALID", "same": "SAME_UPPER", "same_lower": "SAME_LOWER"}
 FLOATS = ("float16", "float32", "float64")
 
@@ -56,15 +60,36 @@ def node_text(op_type: str, attrs: dict, opset: int) -> str:
     return f"{op_type}({', '.join(f'{k}={v}' for k, v in attrs.items())}) at opset {opset}"
 
 
-def describe(spec, input_shape: tuple[int, ...], dtype: str, with_stride: bool = True) -> dict:
+def op_type(spec) -> str:
+    """The ONNX operator for a spec; adaptive pooling only as the Global ops (output size 1)."""
+    if spec.kind.adaptive and not spec.is_global:
+        raise Unsupported("ONNX has no adaptive pooling operator: only GlobalMaxPool / "
+                          "GlobalAveragePool (output size 1); exporters lower other sizes to "
+                          "fixed-kernel pools where they divide, which the max/avg cases cover")
+    return OP_TYPES[spec.op]
+
+
+def describe(spec, input_shape: tuple[int, ...], dtype: str, with_stride: bool = True,
+             head: str = "pool") -> dict:
     """What a result records about the model, without building it (Unsupported as build)."""
-    text = node_text(OP_TYPES[spec.op], attributes(spec, input_shape, with_stride),
-                     _opset(spec, dtype))
+    text = node_text(op_type(spec), attributes(spec, input_shape, with_stride),
+                     _opset(spec, dtype, head))
+    if head == "indices":
+        text += ", Indices output (storage_order 0 and 1)"
+    elif head == "unpool":
+        text += " -> MaxUnpool(y, Indices, output_shape)"
     return {"node": text, "transposed_to_nchw": spec.layout == "channels_last"}
 
 
-def _opset(spec, dtype: str) -> int:
-    selects = spec.kind.selects
+def _opset(spec, dtype: str, head: str = "pool") -> int:
+    if head != "pool" and op_type(spec) != "MaxPool":
+        raise Unsupported(f"ONNX {op_type(spec)} has no Indices output (MaxPool only)")
+    need = _dtype_opset(spec, dtype)
+    return max(need, {"pool": 0, "indices": INDICES_OPSET, "unpool": UNPOOL_OPSET}[head])
+
+
+def _dtype_opset(spec, dtype: str) -> int:
+    selects = spec.kind.selects and not spec.kind.adaptive  # Global*Pool: floats only
     if dtype in FLOATS:
         need = BASE_OPSET
     elif dtype == "bfloat16":
@@ -73,8 +98,10 @@ def _opset(spec, dtype: str) -> int:
         need = 12
     else:
         takes = "float16, float, double, int8, uint8" if selects else "float16, float, double"
-        raise Unsupported(f"ONNX {OP_TYPES[spec.op]} takes {takes} (bfloat16 from opset 22), "
+        raise Unsupported(f"ONNX {op_type(spec)} takes {takes} (bfloat16 from opset 22), "
                           f"not {dtype}")
+    if spec.kind.adaptive:
+        return need
     if spec.ceil_mode:
         need = max(need, 10)
     if any(d != 1 for d in spec.dilation):
@@ -84,6 +111,8 @@ def _opset(spec, dtype: str) -> int:
 
 def attributes(spec, input_shape: tuple[int, ...], with_stride: bool = True) -> dict:
     """The node's attributes for `spec` on an input of `input_shape` (the case's own layout)."""
+    if spec.kind.adaptive:
+        return {}  # GlobalMaxPool / GlobalAveragePool have none
     if spec.divisor_override is not None:
         raise Unsupported("ONNX AveragePool has no divisor_override")
     attrs: dict = {"kernel_shape": list(spec.kernel)}
@@ -108,27 +137,64 @@ def attributes(spec, input_shape: tuple[int, ...], with_stride: bool = True) -> 
     return attrs
 
 
-def build(spec, input_shape: tuple[int, ...], dtype: str, *, with_stride: bool = True) -> PoolModel:
+def build(spec, input_shape: tuple[int, ...], dtype: str, *, with_stride: bool = True,
+          head: str = "pool", storage_order: int = 0) -> PoolModel:
     """The model for one case (input_shape in the case's own layout), checked by onnx.checker
-    (structure and attribute types)."""
+    (structure and attribute types). `head` "indices" adds MaxPool's Indices output (with
+    `storage_order`), "unpool" feeds y and Indices to MaxUnpool at the input's shape."""
     import onnx
     from onnx import helper
 
-    opset = _opset(spec, dtype)
+    opset = _opset(spec, dtype, head)
     attrs = attributes(spec, input_shape, with_stride)
-    op_type = OP_TYPES[spec.op]
+    kind = op_type(spec)
     elem = helper.np_dtype_to_tensor_dtype(np.dtype(_np_name(dtype)))
     nchw = _nchw_shape(spec, input_shape)
-    node = helper.make_node(op_type, ["x"], ["y"], **attrs)
+    unknown = [None] * len(nchw)  # the runtime's own output shape
+    if head == "pool":
+        nodes = [helper.make_node(kind, ["x"], ["y"], **attrs)]
+        outputs = [helper.make_tensor_value_info("y", elem, unknown)]
+    else:
+        pool_attrs = {**attrs, "storage_order": storage_order} if storage_order else attrs
+        nodes = [helper.make_node(kind, ["x"], ["y", "indices"], **pool_attrs)]
+        outputs = [helper.make_tensor_value_info("y", elem, unknown),
+                   helper.make_tensor_value_info("indices", onnx.TensorProto.INT64, unknown)]
+    if head == "unpool":
+        shape = helper.make_tensor("shape", onnx.TensorProto.INT64, [len(nchw)], list(nchw))
+        # MaxUnpool has no auto_pad: SAME resolved to explicit pads (it checks output_shape
+        # against (in - 1) * stride + kernel - pads)
+        pads = spec.explicit_pads(tuple(input_shape))
+        unpool_attrs = {"kernel_shape": attrs["kernel_shape"], "strides": list(spec.stride),
+                        "pads": [lo for lo, _ in pads] + [hi for _, hi in pads]}
+        nodes += [helper.make_node("Constant", [], ["output_shape"], value=shape),
+                  helper.make_node("MaxUnpool", ["y", "indices", "output_shape"], ["unpooled"],
+                                   **unpool_attrs)]
+        outputs = [helper.make_tensor_value_info("unpooled", elem, list(nchw))]
     graph = helper.make_graph(
-        [node], f"{op_type.lower()}_case",
-        [helper.make_tensor_value_info("x", elem, list(nchw))],
-        [helper.make_tensor_value_info("y", elem, [None] * len(nchw))])  # the runtime's own shape
+        nodes, f"{kind.lower()}_case", [helper.make_tensor_value_info("x", elem, list(nchw))],
+        outputs)
     opsets = [helper.make_opsetid("", opset)]
     model = helper.make_model(graph, opset_imports=opsets, producer_name="pooling-conformance",
                               ir_version=helper.find_min_ir_version_for(opsets))
     onnx.checker.check_model(model)
-    return PoolModel(model, op_type, opset, spec.layout == "channels_last", attrs)
+    return PoolModel(model, kind, opset, spec.layout == "channels_last", attrs)
+
+
+def to_plane_positions(spec, indices: np.ndarray, nchw_input: tuple[int, ...],
+                       storage_order: int) -> np.ndarray:
+    """MaxPool's Indices (NCHW, flat over the whole input tensor) as DESIGN.md §3's positions
+    within each (N, C) plane, in the case's layout. storage_order 1 ("column major" in the
+    ONNX text) is converted as ONNX Runtime's kernel computes it: the plane's offset row-major,
+    the position inside the plane column-major."""
+    idx = np.asarray(indices, dtype=np.int64)
+    plane = nchw_input[2:]
+    size = int(np.prod(plane))
+    n, c = np.indices(idx.shape[:2]).reshape(2, *idx.shape[:2], *(1,) * (idx.ndim - 2))
+    within = idx - (n * nchw_input[1] + c) * size
+    if storage_order == 1:  # column-major inside the plane -> row-major
+        coords = np.unravel_index(within, plane, order="F")
+        within = np.ravel_multi_index(coords, plane, order="C")
+    return from_model_layout(spec, within)
 
 
 def _np_name(dtype: str) -> str:
@@ -162,6 +228,8 @@ def from_model_layout(spec, y: np.ndarray) -> np.ndarray:
 def snippet(spec, x: np.ndarray, check: str, run: list[str]) -> list[str]:
     """Reproducer lines: build the case's model with onnx.helper into `model`, feed `xin`
     (NCHW) to the runtime's `run` lines, which leave the NCHW output in `out`."""
+    if check not in ("forward", "default_stride"):
+        raise NotImplementedError(f"no ONNX reproducer template for the {check} check")
     pm = build(spec, x.shape, name_of(x.dtype), with_stride=check != "default_stride")
     attrs = ", ".join(f"{k}={v!r}" for k, v in pm.attributes.items())
     shape = list(_nchw_shape(spec, x.shape))

@@ -37,6 +37,7 @@ class OnnxRuntimeBackend(Backend):
     default_stride = "1"
     default_stride_api = "ONNX MaxPool / AveragePool without the strides attribute"
     provider = "CPUExecutionProvider"
+    no_adaptive = None  # adaptive specs of output size 1 as GlobalMaxPool / GlobalAveragePool
 
     def __init__(self) -> None:
         self._models: OrderedDict[bytes, object] = OrderedDict()  # serialized model -> runnable
@@ -46,7 +47,8 @@ class OnnxRuntimeBackend(Backend):
         return _ort().__version__
 
     def native_call(self, spec, input_shape, dtype: str, check: str) -> dict:
-        return onnx_model.describe(spec, input_shape, dtype, check != "default_stride") | {
+        head = {"indices": "indices", "unpool": "unpool"}.get(check, "pool")
+        return onnx_model.describe(spec, input_shape, dtype, check != "default_stride", head) | {
             "runtime": self.configuration()}
 
     def configuration(self) -> str:
@@ -59,8 +61,8 @@ class OnnxRuntimeBackend(Backend):
         options.log_severity_level = 3  # shape-inference warnings: the result says more
         return ort.InferenceSession(data, options, providers=[self.provider])
 
-    def _infer(self, model, x: np.ndarray) -> np.ndarray:
-        return model.run(None, {"x": x})[0]
+    def _infer(self, model, x: np.ndarray) -> list[np.ndarray]:
+        return model.run(None, {"x": x})
 
     def _run_lines(self) -> list[str]:
         """Reproducer lines that run `model` on `xin` and leave the output in `out`."""
@@ -78,16 +80,36 @@ class OnnxRuntimeBackend(Backend):
                 self._models.popitem(last=False)
         return model
 
-    def _run(self, spec, x: np.ndarray, with_stride: bool) -> np.ndarray:
+    def _outputs(self, spec, x: np.ndarray, with_stride: bool = True, head: str = "pool",
+                 storage_order: int = 0) -> list[np.ndarray]:
+        """The model's outputs, NCHW as the model gives them."""
         if name_of(x.dtype) == "bfloat16":
             raise Unsupported(f"{self.name}'s Python API takes no bfloat16 arrays (NumPy has no "
                               f"bfloat16): a bfloat16 model cannot be fed from Python")
-        pm = onnx_model.build(spec, x.shape, name_of(x.dtype), with_stride=with_stride)
-        y = self._infer(self._model(pm.serialized()), onnx_model.to_model_layout(spec, x))
-        return onnx_model.from_model_layout(spec, np.asarray(y))
+        pm = onnx_model.build(spec, x.shape, name_of(x.dtype), with_stride=with_stride,
+                              head=head, storage_order=storage_order)
+        outs = self._infer(self._model(pm.serialized()), onnx_model.to_model_layout(spec, x))
+        return [np.asarray(o) for o in outs]
+
+    def _run(self, spec, x: np.ndarray, with_stride: bool) -> np.ndarray:
+        return onnx_model.from_model_layout(spec, self._outputs(spec, x, with_stride)[0])
 
     def _forward(self, spec, x, device):
         return self._run(spec, x, with_stride=True)
+
+    def _forward_with_indices(self, spec, x, device):
+        """MaxPool's Indices under storage_order 0 and 1, each converted to plane positions;
+        where the two disagree the storage_order=1 value is the one reported (so a wrong
+        column-major conversion in the runtime shows as a mismatch)."""
+        nchw = onnx_model.to_model_layout(spec, x).shape
+        y, row = self._outputs(spec, x, head="indices", storage_order=0)
+        _, col = self._outputs(spec, x, head="indices", storage_order=1)
+        row = onnx_model.to_plane_positions(spec, row, nchw, 0)
+        col = onnx_model.to_plane_positions(spec, col, nchw, 1)
+        return onnx_model.from_model_layout(spec, y), np.where(row == col, row, col)
+
+    def _unpool(self, spec, x, device):
+        return onnx_model.from_model_layout(spec, self._outputs(spec, x, head="unpool")[0])
 
     def _forward_default_stride(self, spec, x, device):
         return self._run(spec, x, with_stride=False)

@@ -27,6 +27,13 @@ _FORMATS = {
 }
 
 
+def _numpy(out):
+    """A tensor, or a tuple of them (max_pool_with_argmax), as NumPy."""
+    if isinstance(out, (tuple, list)):
+        return tuple(t.numpy() for t in out)
+    return out.numpy()
+
+
 class TensorFlowBackend(Backend):
     name = "tensorflow"
     default_stride = "1"
@@ -78,7 +85,7 @@ class TensorFlowBackend(Backend):
 
     def _run(self, fn, *arrays):
         """Call `fn` on the arrays as tensors: eagerly here; the tf.function modes override it."""
-        return fn(*(tf.constant(a) for a in arrays)).numpy()
+        return _numpy(fn(*(tf.constant(a) for a in arrays)))
 
     def _forward(self, spec, x, device):
         args, pool = self._args(spec, x), self._fn(spec)
@@ -96,6 +103,34 @@ class TensorFlowBackend(Backend):
 
         with self._device(device):
             return self._run(gradient, x, gy)
+
+    def _forward_with_indices(self, spec, x, device):
+        """tf.nn.max_pool_with_argmax (2-D, NHWC, SAME/VALID padding) with
+        include_batch_in_index False and True, each converted from its documented flattening
+        ((y * W + x) * C + c, with b * H * W * C added when the batch is included) to plane
+        positions; where the two disagree the include_batch_in_index=True value is reported."""
+        if spec.ndim != 2:
+            raise Unsupported("tf.nn.max_pool_with_argmax is 2-D only")
+        args = self._args(spec, x)
+        if not isinstance(args["padding"], str):
+            raise Unsupported("tf.nn.max_pool_with_argmax takes SAME/VALID padding only")
+        nhwc = x if spec.layout == "channels_last" else np.ascontiguousarray(np.moveaxis(x, 1, -1))
+        _, h, w, c = nhwc.shape
+        converted = []
+        with self._device(device):
+            for batch in (False, True):
+                y, arg = self._run(lambda xt, batch=batch: tf.nn.max_pool_with_argmax(
+                    xt, args["ksize"], args["strides"], args["padding"], data_format="NHWC",
+                    output_dtype=tf.int64, include_batch_in_index=batch), nhwc)
+                b = np.arange(arg.shape[0]).reshape(-1, 1, 1, 1) * (h * w * c if batch else 0)
+                channel = np.arange(c).reshape(1, 1, 1, -1)
+                offset = arg.astype(np.int64) - b - channel
+                # an index of another channel cannot be a position in this plane: -1
+                converted.append(np.where(offset % c == 0, offset // c, -1))
+        plane = np.where(converted[0] == converted[1], converted[0], converted[1])
+        if spec.layout == "channels_first":
+            y, plane = np.moveaxis(y, -1, 1), np.moveaxis(plane, -1, 1)
+        return np.ascontiguousarray(y), np.ascontiguousarray(plane)
 
     snippet_wrap = "{f}"  # how the reproducer calls its function f (modes: tf.function)
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from backends.tensorflow import TensorFlowBackend
+from backends.tensorflow import TensorFlowBackend, _numpy
 
 
 class TensorFlowGraphBackend(TensorFlowBackend):
     name = "tensorflow-graph"
     jit_compile = False
-    checks = ("forward", "grad", "default_stride", "error_parity")
+    checks = ("forward", "grad", "default_stride", "error_parity", "indices")
     default_stride_api = "tf.function(tf.nn.pool(x, window_shape, pooling_type)) (strides omitted)"
 
     @property
@@ -24,10 +24,13 @@ class TensorFlowGraphBackend(TensorFlowBackend):
 
     def _run(self, fn, *arrays):
         function = tf.function(fn, jit_compile=self.jit_compile, reduce_retracing=False)
-        return function(*(tf.constant(a) for a in arrays)).numpy()
+        return _numpy(function(*(tf.constant(a) for a in arrays)))
 
 
 class TensorFlowXlaBackend(TensorFlowGraphBackend):
     name = "tensorflow-xla"
     jit_compile = True
+    # XLA has no MaxPoolWithArgmax kernel: the indices check is not expressible there
+    unsupported_errors = (*TensorFlowGraphBackend.unsupported_errors,
+                          r"Detected unsupported operations when trying to compile graph")
     default_stride_api = "tf.function(tf.nn.pool(...), jit_compile=True) (strides omitted)"

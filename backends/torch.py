@@ -1,4 +1,6 @@
-"""PyTorch: torch.nn.functional.max_pool{1,2,3}d / avg_pool{1,2,3}d.
+"""PyTorch: torch.nn.functional.max_pool{1,2,3}d / avg_pool{1,2,3}d, adaptive_max_pool{1,2,3}d /
+adaptive_avg_pool{1,2,3}d (global pooling is adaptive pooling to size 1: torch has no other
+global API), max pooling's `return_indices=True` and F.max_unpool{1,2,3}d.
 
 Native: stride (and its omission), symmetric integer padding, dilation (max only), ceil_mode,
 count_include_pad, divisor_override (2-D and 3-D avg), every float dtype, integer max.
@@ -30,6 +32,8 @@ class TorchBackend(Backend):
     default_stride = "kernel"
     default_stride_api = "F.max_pool{n}d / F.avg_pool{n}d(x, k) (stride=None)"
     unsupported_errors = (r"not implemented for '", r"pad should be at most half")
+    no_adaptive = None  # F.adaptive_*_pool{n}d
+    snippet_checks = ("forward", "grad", "default_stride", "indices")
 
     @property
     def version(self) -> str:
@@ -41,6 +45,8 @@ class TorchBackend(Backend):
     # ---- translation ------------------------------------------------------------------------
     def _kwargs(self, spec: PoolSpec, x: np.ndarray, with_stride: bool = True) -> dict:
         nd = spec.ndim
+        if spec.kind.adaptive:
+            return dict(output_size=spec.output_size)
         if isinstance(spec.padding, str) and spec.padding != "valid":
             raise Unsupported(f"torch pooling has no '{spec.padding}' padding (integer padding only)")
         pads = spec.explicit_pads(x.shape)
@@ -84,11 +90,14 @@ class TorchBackend(Backend):
         return t.numpy()
 
     def _run(self, spec, x, device, kw):
+        """The call, its output(s) back in the spec's layout as NumPy (indices included)."""
         with torch.no_grad():
-            y = self._fn(spec)(self._nc(spec, self._leaf(x, device)), **kw)
+            out = self._fn(spec)(self._nc(spec, self._leaf(x, device)), **kw)
+        outs = out if isinstance(out, tuple) else (out,)
         if spec.layout == "channels_last":
-            y = y.movedim(1, -1)
-        return self._numpy(y, x)
+            outs = tuple(t.movedim(1, -1) for t in outs)
+        arrays = tuple(self._numpy(t, x) for t in outs)
+        return arrays if isinstance(out, tuple) else arrays[0]
 
     # ---- calls ------------------------------------------------------------------------------
     def _forward(self, spec, x, device):
@@ -101,8 +110,28 @@ class TorchBackend(Backend):
         y.backward(self._nc(spec, self._leaf(gy, device)))
         return self._numpy(leaf.grad, x)
 
+    def _forward_with_indices(self, spec, x, device):
+        y, idx = self._run(spec, x, device, {**self._kwargs(spec, x), "return_indices": True})
+        return y, idx
+
+    def _unpool(self, spec, x, device):
+        """F.max_unpool{n}d of the pooling's own output and indices, at the input's size."""
+        kw = {**self._kwargs(spec, x), "return_indices": True}
+        with torch.no_grad():
+            t = self._nc(spec, self._leaf(x, device))
+            y, idx = self._fn(spec)(t, **kw)
+            size = tuple(t.shape[2:])
+            kernel, stride = _unpool_window(tuple(y.shape[2:]), size)
+            unpool = getattr(F, f"max_unpool{spec.ndim}d")
+            out = unpool(y, idx, kernel_size=kernel, stride=stride, output_size=size)
+        if spec.layout == "channels_last":
+            out = out.movedim(1, -1)
+        return self._numpy(out, x)
+
     def _snippet(self, spec, x, check):
         kw = self._kwargs(spec, x, with_stride=check != "default_stride")
+        if check == "indices":
+            kw["return_indices"] = True
         args = ", ".join(f"{k}={v!r}" for k, v in kw.items())
         cl = spec.layout == "channels_last"
         lines = ["import torch", "import torch.nn.functional as F", "",
@@ -115,6 +144,9 @@ class TorchBackend(Backend):
         if check == "grad":
             lines += ["g = torch.from_numpy(gy).to(y.dtype)",
                       f"y.backward({'g.movedim(-1, 1)' if cl else 'g'})", "out = leaf.grad"]
+        elif check == "indices":
+            lines[-1] = f"y, idx = {self._call_text(spec, args)}"
+            lines.append(f"out = {'idx.movedim(1, -1)' if cl else 'idx'}")
         else:
             lines.append(f"out = {'y.movedim(1, -1)' if cl else 'y'}.detach()")
         lines.append("actual = (out.float() if out.dtype == torch.bfloat16 else out).numpy()")
@@ -122,8 +154,28 @@ class TorchBackend(Backend):
 
     def _call_text(self, spec, args: str) -> str:
         """The reproducer's pooling call on the tensor `t`."""
-        return f"F.{spec.op}_pool{spec.ndim}d(t, {args})"
+        return f"F.{spec.op}_pool{spec.ndim}d(t, {args})"  # adaptive_max_pool2d, ...
 
     def _forward_default_stride(self, spec, x, device):
         # Documented default: stride = kernel_size.
         return self._run(spec, x, device, self._kwargs(spec, x, with_stride=False))
+
+
+def _unpool_window(pooled: tuple[int, ...], size: tuple[int, ...]) -> tuple[tuple, tuple]:
+    """kernel_size and stride for F.max_unpool: with output_size given it only scatters by the
+    indices, but it checks output_size against its default (in - 1) * stride + kernel, within
+    one stride. A pooling's own kernel misses that range with dilation, ceil mode or adaptive
+    windows, so this picks a window whose default is the input size exactly (or within one
+    stride where the output is larger than the input)."""
+    kernel, stride = [], []
+    for o, n in zip(pooled, size, strict=True):
+        s = max(1, n // o)
+        k = n - (o - 1) * s
+        if k < 1:  # more outputs than inputs: default o, allowed down to o - 1
+            if n < o - 1:
+                raise Unsupported(f"F.max_unpool accepts an output size within one stride of "
+                                  f"its default; {n} is too small for {o} pooled values")
+            s, k = 1, 1
+        kernel.append(k)
+        stride.append(s)
+    return tuple(kernel), tuple(stride)

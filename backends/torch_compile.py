@@ -6,7 +6,9 @@ eager cannot pass for the compiler's answer, and a guard failure never recompile
 past dynamo's recompile limit (which would quietly run eager). Inductor's FX-graph cache keeps
 compilations on disk across runs (CONFORMANCE_INDUCTOR_CACHE, default
 ~/.cache/pooling-conformance/inductor). The invariant and determinism checks are left to the
-eager sibling: each would compile several more graphs.
+eager sibling: each would compile several more graphs; so is the unpool round trip (an eager
+F.max_unpool call). The indices check compiles the `return_indices=True` call (inductor has its
+own lowering of max pooling with indices).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ torch._dynamo.config.accumulated_recompile_limit = 1_000_000
 
 class TorchCompileBackend(TorchBackend):
     name = "torch-compile"
-    checks = ("forward", "grad", "default_stride", "error_parity")
+    checks = ("forward", "grad", "default_stride", "error_parity", "indices")
     default_stride_api = "torch.compile(F.max_pool{n}d / F.avg_pool{n}d(x, k)) (stride=None)"
     _compiled: ClassVar[dict] = {}
 

@@ -135,8 +135,10 @@ class Backend:
             raise
         except Exception as exc:  # framework errors: classify, never swallow
             text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", f"{type(exc).__name__}: {exc}")
-            if any(re.search(p, text) for p in self.unsupported_errors):
-                raise Unsupported(f"{self.name} rejects it: {_first_line(text)}") from exc
+            hits = [m for p in self.unsupported_errors if (m := re.search(p, text))]
+            if hits:  # the line that says why (runtimes wrap it in lines of their own)
+                line = text[text.rfind("\n", 0, hits[0].start()) + 1:].split("\n", 1)[0]
+                raise Unsupported(f"{self.name} rejects it: {_first_line(line)}") from exc
             raise
 
     @staticmethod

@@ -36,7 +36,7 @@ def differs_under(case: Case, check: str, variant: str) -> bool:
                    scale=checks.scale(case, check)).status != "pass"
 
 
-DIAGNOSED_CHECKS = ("forward", "grad", "indices")
+DIAGNOSED_CHECKS = ("forward", "grad", "indices", "unpool")
 
 
 def variant_output(case: Case, check: str, variant: str) -> np.ndarray:
@@ -46,11 +46,13 @@ def variant_output(case: Case, check: str, variant: str) -> np.ndarray:
         return ref.vjp_variant(case.spec, x, case.make_upstream(), variant)
     if check == "indices":
         return ref.indices_variant(case.spec, x, variant)
+    if check == "unpool":
+        return ref.unpool_variant(case.spec, x, variant)
     return ref.forward_variant(case.spec, x, variant)
 
 
 def _exact(case: Case, check: str) -> bool:
-    return check == "indices" or (check == "forward" and case.spec.kind.selects)
+    return check in ("indices", "unpool") or (check == "forward" and case.spec.kind.selects)
 
 
 def diagnose(case: Case, check: str, actual: np.ndarray | None) -> str | None:

@@ -50,13 +50,23 @@ class Facts(dict):
         self.case, self.check, self.reference = case, check, reference
 
     def variant_differs(self, variant: str) -> bool:
-        if self.check not in ("forward", "grad", "default_stride", "indices") or not self.reference:
+        if self.check not in ("forward", "grad", "default_stride", "indices", "unpool") or not self.reference:
             return False  # without the reference (a crashed task's parent) no variant holds
         # default_stride computes the forward pass (with stride = kernel, the case's own stride)
         check = "forward" if self.check == "default_stride" else self.check
         from conformance.diagnosis import differs_under
 
         return differs_under(self.case, check, variant)
+
+
+# The kernel-based facts of an adaptive spec: no padding, no ceil mode, no SAME arithmetic.
+_NO_KERNEL_FACTS = {
+    "kernel_elements": 0, "padded": False, "ceil_mode": False, "count_include_pad": True,
+    "divisor_override": False, "dilated": False, "kernel_exceeds_input": False,
+    "window_exceeds_padded_input": False, "same_pad_negative": False,
+    "same_pads_undilated_change_output": False, "same_pad_asymmetric": False,
+    "copy_window": False, "error_geometry": "",
+}
 
 
 @lru_cache(maxsize=4096)
@@ -69,8 +79,21 @@ def _static_facts(case: Case) -> dict[str, Any]:
     if hasattr(spec, "geometry"):  # error-parity RawSpecs have no valid windows
         most = 1
         for g in spec.geometry(case.input_shape):
-            most *= max(sum(1 for t in range(g.k) if 0 <= j * g.s + t * g.d - g.lo < g.n)
-                        for j in range(g.out))
+            most *= max(len(g.members(j)) for j in range(g.out))
+    common = {"spatial_size": int(np.prod(spatial)),
+              "channels": case.input_shape[1 if spec.layout == "channels_first" else -1],
+              "max_window_elements": most, "op": spec.op, "ndim": spec.ndim,
+              "padding": spec.padding_kind, "layout": spec.layout, "dtype": case.dtype,
+              "family": case.family, "suite": case.suite, "case_id": case.id,
+              "adaptive": spec.kind.adaptive, "global": getattr(spec, "is_global", False)}
+    if spec.kind.adaptive:
+        geoms = spec.geometry(case.input_shape)
+        return {**common, **_NO_KERNEL_FACTS,
+                # some input element in two windows (PyTorch's rule when o does not divide n)
+                "adaptive_overlapping": any(g.overlapping for g in geoms),
+                "output_exceeds_input": any(g.out > g.n for g in geoms),
+                # equal, disjoint windows: a fixed-kernel pool with kernel = stride = n / o
+                "adaptive_as_fixed_pool": all(g.n % g.out == 0 for g in geoms)}
     channel_axis = 1 if spec.layout == "channels_first" else -1
     effective = [d * (k - 1) + 1 for k, d in zip(spec.kernel, spec.dilation, strict=True)]
     same = spec.padding in ("same", "same_lower")
@@ -79,6 +102,8 @@ def _static_facts(case: Case) -> dict[str, Any]:
                  for n, s, k, e in zip(spatial, spec.stride, spec.kernel, effective, strict=True)
                  ] if same else []
     return {
+        **common, "adaptive_overlapping": False, "output_exceeds_input": False,
+        "adaptive_as_fixed_pool": False,
         "spatial_size": int(np.prod(spatial)), "channels": case.input_shape[channel_axis],
         "max_window_elements": most, "kernel_elements": int(np.prod(spec.kernel)),
         "op": spec.op, "ndim": spec.ndim, "padding": spec.padding_kind,
