@@ -13,7 +13,7 @@ from cases.native import NATIVE, native_axes, native_rule
 from cases.regressions import regression_cases
 from cases.seeds import seed_cases
 from cases.witnesses import witness_cases
-from conformance.case import Case
+from conformance.case import SELECTING_CHECKS, Case
 from conformance.errors import UsageError
 
 # The group whose interactions most public pooling bugs live in (issue 3).
@@ -38,6 +38,8 @@ def _generated(suite: str, groups, seed: int = 0, native: bool = False,
                 continue
         if invariants:  # and run-to-run determinism: every case computed twice
             case = dc_replace(case, checks=(*case.checks, "invariant", "determinism"))
+        if invariants and case.spec.kind.selects:  # which element max picks, and unpooling
+            case = dc_replace(case, checks=(*case.checks, *SELECTING_CHECKS))
         seen.add(case.id)
         cases.append(case)
     return cases

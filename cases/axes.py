@@ -16,7 +16,10 @@ from conformance.dtypes import DTYPES, INT_DTYPES
 from conformance.spec import PoolSpec
 
 AXES: dict[str, list[Any]] = {
-    "op": [ops.MAX.name, ops.AVG.name],
+    "op": list(ops.NAMES),  # max, avg, adaptive_max, adaptive_avg
+    # adaptive ops only (None for the others): output sizes that divide the input, that do not
+    # (PyTorch's overlapping windows), 1 (global pooling), equal to it, larger than it
+    "output_size": [None, "divides", "overlaps", "one", "input", "larger"],
     "ndim": [1, 2, 3],
     "kernel": ["one", "two", "three", "rect"],
     "stride": ["default", "one", "lt", "eq", "gt"],
@@ -33,8 +36,8 @@ AXES: dict[str, list[Any]] = {
     "batch": ["single", "many"],
 }
 # The geometry axes: `full` takes their exhaustive product (the others rotate over it).
-GEOMETRY_AXES = ("op", "ndim", "kernel", "stride", "padding", "dilation", "ceil_mode",
-                 "count_include_pad", "divisor_override", "shape")
+GEOMETRY_AXES = ("op", "output_size", "ndim", "kernel", "stride", "padding", "dilation",
+                 "ceil_mode", "count_include_pad", "divisor_override", "shape")
 
 RECT = {2: (3, 2), 3: (2, 3, 2)}  # rectangular, so swapped axes cannot pass
 FLOAT_ONLY_FAMILIES = ("nan", "inf", "signed_zero", "near_underflow")
@@ -45,6 +48,16 @@ def violates(a: dict[str, Any]) -> str | None:
     dtype, family = a.get("dtype"), a.get("family")
     op = ops.of(a["op"]) if "op" in a else None
     kernel, stride = a.get("kernel"), a.get("stride")
+    if op and op.adaptive:
+        broken = _adaptive_rule(a)
+        if broken:
+            return broken
+    elif op and a.get("output_size") is not None:
+        return "output_size belongs to the adaptive ops"
+    elif "op" not in a and a.get("output_size") is not None:
+        broken = _adaptive_rule(a)  # adaptive whatever the op turns out to be
+        if broken:
+            return broken
     if op and op.averages and dtype in INT_DTYPES:
         return "average pooling is defined for float dtypes only"
     if dtype in INT_DTYPES and family in FLOAT_ONLY_FAMILIES:
@@ -67,6 +80,22 @@ def violates(a: dict[str, Any]) -> str | None:
         return "a 1-D kernel has no aspect ratio"
     if a.get("shape") == "overhang":
         return _overhang_rule(a)
+    return None
+
+
+# An adaptive case has no kernel: the kernel-based axes stay at one value (the first listed
+# in ADAPTIVE_FIXED), so that the covering array spends its rows on the output-size classes.
+ADAPTIVE_FIXED = {"kernel": "two", "stride": "default", "padding": "zero", "dilation": 1,
+                  "ceil_mode": False, "count_include_pad": True, "divisor_override": None,
+                  "shape": "divisible"}
+
+
+def _adaptive_rule(a: dict[str, Any]) -> str | None:
+    if "output_size" in a and a["output_size"] is None:
+        return "adaptive pooling needs an output size"
+    for axis, value in ADAPTIVE_FIXED.items():
+        if axis in a and a[axis] != value:
+            return f"adaptive pooling has no {axis} (the axis stays at {value!r})"
     return None
 
 
@@ -121,8 +150,33 @@ def _size(shape_cls: str, k: int, s: int, d: int) -> int:
     return n if shape_cls in ("divisible", "unit") else n + 1  # ragged (and overhang's others)
 
 
+# Per output-size class, (output size, input size) per dim: rectangular, so swapped axes fail.
+ADAPTIVE_SIZES = {
+    "divides": ((2, 3, 2), (6, 6, 4)),
+    "overlaps": ((3, 2, 3), (7, 5, 5)),  # 7/3 and 5/2: windows share elements
+    "one": ((1, 1, 1), (5, 4, 3)),  # global pooling
+    "input": ((4, 3, 5), (4, 3, 5)),
+    "larger": ((5, 3, 4), (3, 2, 3)),  # windows repeat elements
+}
+
+
+def _batch_shape(a: dict[str, Any], spatial: list[int]) -> tuple[int, ...]:
+    n, c = (1, 1) if a["batch"] == "single" else (2, 3)
+    return (n, c, *spatial) if a["layout"] == "channels_first" else (n, *spatial, c)
+
+
+def _adaptive_case(a: dict[str, Any], suite: str, seed: int) -> Case:
+    nd = a["ndim"]
+    out, size = (list(v[:nd]) for v in ADAPTIVE_SIZES[a["output_size"]])
+    spec = PoolSpec(op=a["op"], output_size=tuple(out), layout=a["layout"])
+    return Case(spec, _batch_shape(a, size), dtype=a["dtype"], family=a["family"], seed=seed,
+                suite=suite, axes=dict(a))
+
+
 def build_case(a: dict[str, Any], *, suite: str, seed: int = 0) -> Case:
     """A concrete case for a full assignment; raises InvalidSpec if the rules let one through."""
+    if ops.of(a["op"]).adaptive:
+        return _adaptive_case(a, suite, seed)
     nd = a["ndim"]
     unit = a["shape"] == "unit"
     kernel = list(_kernel(a["kernel"], nd))
@@ -149,8 +203,7 @@ def build_case(a: dict[str, Any], *, suite: str, seed: int = 0) -> Case:
         divisor_override=(sum(kernel) + 1) if a["divisor_override"] == "set" else None,
         layout=a["layout"],
     )
-    n, c = (1, 1) if a["batch"] == "single" else (2, 3)
-    shape = (n, c, *spatial) if a["layout"] == "channels_first" else (n, *spatial, c)
+    shape = _batch_shape(a, spatial)
     checks = None
     if a["stride"] == "default":
         checks = ("forward", "grad", "default_stride") if a["dtype"] not in INT_DTYPES \

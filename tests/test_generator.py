@@ -40,7 +40,30 @@ def test_every_axis_value_appears_in_default(axis):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_every_dtype_is_generated(dtype):
     ops = {c.spec.op for c in GENERATED if c.dtype == dtype}
-    assert ops == ({"max", "avg"} if dtype.startswith(("float", "bfloat")) else {"max"})
+    floats = dtype.startswith(("float", "bfloat"))
+    assert ops == ({"max", "avg", "adaptive_max", "adaptive_avg"} if floats
+                   else {"max", "adaptive_max"})
+
+
+def test_adaptive_output_size_classes():
+    """Each output-size class gives the geometry it names (DESIGN.md §3 windows)."""
+    adaptive = [c for c in GENERATED if c.spec.kind.adaptive]
+    assert {c.axes["output_size"] for c in adaptive} == {"divides", "overlaps", "one", "input",
+                                                         "larger"}
+    for c in adaptive:
+        geoms = c.spec.geometry(c.input_shape)
+        cls = c.axes["output_size"]
+        assert (cls == "overlaps") == any(g.overlapping and g.out <= g.n for g in geoms)
+        assert (cls == "one") == c.spec.is_global
+        assert (cls == "input") == all(g.out == g.n for g in geoms)
+        assert (cls == "larger") == all(g.out > g.n for g in geoms)
+        assert (cls == "divides") == all(g.n % g.out == 0 and 1 < g.out < g.n for g in geoms)
+    # the default suite asks max cases for their indices and the unpooling round trip
+    import cases
+
+    for c in cases.default():
+        if getattr(c, "axes", None) and c.spec.kind.selects and c.suite == "default":
+            assert {"indices", "unpool"} <= set(c.checks)
 
 
 def test_geometry_classes():
