@@ -57,6 +57,11 @@ class LiteRtBackend(TensorFlowBackend):
     def native_call(self, spec, input_shape, dtype: str, check: str) -> dict:
         return {"runtime": self.configuration}
 
+    def _forward_with_indices(self, spec, x, device):
+        # not the eager sibling's tf.nn.max_pool_with_argmax: the converter has no builtin for it
+        raise Unsupported("TFLite has no builtin max pooling with indices (MaxPoolWithArgmax "
+                          "is a TF Select op, which LiteRT does not run)")
+
     def _args(self, spec, x):
         if spec.layout != "channels_last":
             raise Unsupported("TFLite pools NHWC (channels_last) tensors only")

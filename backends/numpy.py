@@ -43,7 +43,8 @@ class Variant:
     daz_compare: bool = False  # max compares as if subnormals were 0 but returns them unchanged
     split_ties: bool = False  # max's gradient shared equally by all tied maxima (reduce_max)
     all_near_max: float | None = None  # max's full gradient wherever |x - max| < this
-    padding_selectable: bool = False  # padding takes part in max's pick as -inf (XLA)
+    padding_selectable: bool = False  # padding takes part in max's pick as the dtype's lowest
+    # value (-inf for floats; XLA, inductor)
     neginf_depth0: bool = False  # a -inf window's gradient to depth 0 (PyTorch 3-D NDHWC)
     compute_float32: bool = False  # float64 inputs computed in float32, saturating at ±FLT_MAX
     clamp_float32: str | None = None  # "both": results clipped to ±FLT_MAX, "upper": to +FLT_MAX
@@ -295,15 +296,17 @@ VARIANTS: dict[str, Variant] = {
 
 def _max_with_argmax(plan: _Plan, xp: np.ndarray, rule: str = "first",
                      key: np.ndarray | None = None, padding_selectable: bool = False,
-                     column_major: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                     column_major: bool = False,
+                     padding_value: float = -np.inf) -> tuple[np.ndarray, np.ndarray]:
     """Window maxima and the flat kernel offset of the element picked. `key`, if given, is
     what the comparisons see (e.g. flushed subnormals); the value returned comes from xp.
-    With `padding_selectable` padding positions are candidates too, valued -inf (a gradient
+    With `padding_selectable` padding positions are candidates too, valued `padding_value`
+    (-inf; an integer dtype's lowest value; a gradient
     routed there is lost)."""
     choose = _RULES[rule]
     key = xp if key is None else key
     if padding_selectable:
-        padded = np.full(key.shape, -np.inf)
+        padded = np.full(key.shape, padding_value, dtype=key.dtype)
         padded[plan.interior] = key[plan.interior]
         key = padded
     best = np.zeros(plan.out_shape, dtype=xp.dtype)
@@ -441,9 +444,14 @@ class NumpyBackend(Backend):
         spec, v = self._variant(spec, variant)
         plan, xp = self._setup(spec, x, v)
         key = _flush(xp, name_of(x.dtype)) if v.daz_compare else None
-        _, arg = _max_with_argmax(plan, xp, v.route_rule, key, v.padding_selectable,
-                                  v.column_major)
-        return y, _from_cf(spec, plan.input_positions(arg))
+        lowest = _lowest_value(name_of(x.dtype))
+        best, arg = _max_with_argmax(plan, xp, v.route_rule, key, v.padding_selectable,
+                                     v.column_major, lowest)
+        positions = plan.input_positions(arg)
+        if v.neginf_depth0 and spec.ndim == 3:  # the index lacks its depth term
+            hit = (best == lowest) & (arg >= 0)
+            positions = np.where(hit, _depth0_positions(plan), positions)
+        return y, _from_cf(spec, positions)
 
     def indices_variant(self, spec: PoolSpec, x: np.ndarray, variant: str) -> np.ndarray:
         return self._forward_with_indices(spec, x, "cpu", variant)[1]
@@ -531,15 +539,36 @@ def _lowest(dtype: str) -> float:
     return -np.inf if dtype == "bfloat16" else float(ml_dtypes.finfo(np_dtype(dtype)).min)
 
 
-def _send_neginf_to_depth0(plan: _Plan, gp: np.ndarray, best: np.ndarray, arg: np.ndarray,
-                           g: np.ndarray) -> np.ndarray:
-    """grad_neginf_depth0: windows whose maximum is -inf add their dy at (depth 0, first
-    in-bounds row, first in-bounds column); returns `arg` with those windows taken out."""
+def _lowest_value(dtype: str) -> float:
+    """The value below every element: -inf for floats, the lowest integer otherwise (what a
+    kernel initialises a running maximum, or pads, with)."""
+    return -np.inf if is_float(dtype) else float(np.iinfo(np_dtype(dtype)).min)
+
+
+def _first_in_bounds(plan: _Plan) -> list[np.ndarray]:
+    """Per dim, each window's first in-bounds input index."""
     firsts = []
     for gm in plan.geoms:
         start = np.arange(gm.out) * gm.s - gm.lo
         steps = (-start + gm.d - 1) // gm.d  # dilation steps to the first in-bounds position
         firsts.append(np.where(start < 0, start + steps * gm.d, start))
+    return firsts
+
+
+def _depth0_positions(plan: _Plan) -> np.ndarray:
+    """grad_neginf_depth0's index of every (3-D) window: depth 0, its first in-bounds row and
+    column, as a plane position (an index computed without its depth term)."""
+    _, fh, fw = _first_in_bounds(plan)
+    width = plan.geoms[2].n
+    pos = fh[:, None] * width + fw[None, :]
+    return np.broadcast_to(pos[None, None, None], plan.out_shape)
+
+
+def _send_neginf_to_depth0(plan: _Plan, gp: np.ndarray, best: np.ndarray, arg: np.ndarray,
+                           g: np.ndarray) -> np.ndarray:
+    """grad_neginf_depth0: windows whose maximum is -inf add their dy at (depth 0, first
+    in-bounds row, first in-bounds column); returns `arg` with those windows taken out."""
+    firsts = _first_in_bounds(plan)
     hit = (best == -np.inf) & (arg >= 0)
     for n, c, od, oh, ow in zip(*np.nonzero(hit), strict=True):
         gd, gh, gw = plan.geoms

@@ -85,6 +85,8 @@ def _opset(spec, dtype: str, head: str = "pool") -> int:
     if head != "pool" and op_type(spec) != "MaxPool":
         raise Unsupported(f"ONNX {op_type(spec)} has no Indices output (MaxPool only)")
     need = _dtype_opset(spec, dtype)
+    if head == "unpool" and dtype not in FLOATS:
+        raise Unsupported(f"ONNX MaxUnpool takes float16, float, double, not {dtype}")
     return max(need, {"pool": 0, "indices": INDICES_OPSET, "unpool": UNPOOL_OPSET}[head])
 
 
@@ -191,10 +193,12 @@ def to_plane_positions(spec, indices: np.ndarray, nchw_input: tuple[int, ...],
     size = int(np.prod(plane))
     n, c = np.indices(idx.shape[:2]).reshape(2, *idx.shape[:2], *(1,) * (idx.ndim - 2))
     within = idx - (n * nchw_input[1] + c) * size
+    outside = (within < 0) | (within >= size)  # not an element of this plane: -1
+    within = np.where(outside, 0, within)
     if storage_order == 1:  # column-major inside the plane -> row-major
         coords = np.unravel_index(within, plane, order="F")
         within = np.ravel_multi_index(coords, plane, order="C")
-    return from_model_layout(spec, within)
+    return from_model_layout(spec, np.where(outside, -1, within))
 
 
 def _np_name(dtype: str) -> str:

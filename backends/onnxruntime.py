@@ -106,6 +106,8 @@ class OnnxRuntimeBackend(Backend):
         _, col = self._outputs(spec, x, head="indices", storage_order=1)
         row = onnx_model.to_plane_positions(spec, row, nchw, 0)
         col = onnx_model.to_plane_positions(spec, col, nchw, 1)
+        if col.shape != row.shape:  # a runtime that transposes the storage_order=1 output
+            return onnx_model.from_model_layout(spec, y), col
         return onnx_model.from_model_layout(spec, y), np.where(row == col, row, col)
 
     def _unpool(self, spec, x, device):

@@ -72,6 +72,9 @@ class OpenVinoBackend(OnnxRuntimeBackend):
     def _adaptive(self, spec, x: np.ndarray) -> list[np.ndarray]:
         import openvino.opset8 as ops8
 
+        if x.dtype.name == "bfloat16":
+            raise Unsupported("openvino's Python API takes no bfloat16 arrays (NumPy has no "
+                              "bfloat16)")
         xin = onnx_model.to_model_layout(spec, x)
         key = (spec.op, tuple(spec.output_size), xin.shape, xin.dtype.str)
         compiled = self._models.get(key)

@@ -31,7 +31,8 @@ class TorchBackend(Backend):
     name = "torch"
     default_stride = "kernel"
     default_stride_api = "F.max_pool{n}d / F.avg_pool{n}d(x, k) (stride=None)"
-    unsupported_errors = (r"not implemented for '", r"pad should be at most half")
+    unsupported_errors = (r"not implemented for '", r"pad should be at most half",
+                          r"LoweringException: RuntimeError: \w+ not implemented for \w+")
     no_adaptive = None  # F.adaptive_*_pool{n}d
     snippet_checks = ("forward", "grad", "default_stride", "indices")
 
@@ -121,9 +122,10 @@ class TorchBackend(Backend):
             t = self._nc(spec, self._leaf(x, device))
             y, idx = self._fn(spec)(t, **kw)
             size = tuple(t.shape[2:])
-            kernel, stride = _unpool_window(tuple(y.shape[2:]), size)
+            kernel, stride, padding = _unpool_window(tuple(y.shape[2:]), size)
             unpool = getattr(F, f"max_unpool{spec.ndim}d")
-            out = unpool(y, idx, kernel_size=kernel, stride=stride, output_size=size)
+            out = unpool(y, idx, kernel_size=kernel, stride=stride, padding=padding,
+                         output_size=size)
         if spec.layout == "channels_last":
             out = out.movedim(1, -1)
         return self._numpy(out, x)
@@ -161,21 +163,21 @@ class TorchBackend(Backend):
         return self._run(spec, x, device, self._kwargs(spec, x, with_stride=False))
 
 
-def _unpool_window(pooled: tuple[int, ...], size: tuple[int, ...]) -> tuple[tuple, tuple]:
-    """kernel_size and stride for F.max_unpool: with output_size given it only scatters by the
-    indices, but it checks output_size against its default (in - 1) * stride + kernel, within
-    one stride. A pooling's own kernel misses that range with dilation, ceil mode or adaptive
-    windows, so this picks a window whose default is the input size exactly (or within one
-    stride where the output is larger than the input)."""
-    kernel, stride = [], []
+def _unpool_window(pooled: tuple[int, ...], size: tuple[int, ...]) -> tuple[tuple, tuple, tuple]:
+    """kernel_size, stride and padding for F.max_unpool: with output_size given it only scatters
+    by the indices, but it requires output_size strictly within one stride of its default
+    (in - 1) * stride - 2 * padding + kernel. A pooling's own kernel misses that range with
+    dilation, ceil mode or adaptive windows, so this picks arguments whose default is the
+    input size exactly."""
+    kernel, stride, padding = [], [], []
     for o, n in zip(pooled, size, strict=True):
-        s = max(1, n // o)
-        k = n - (o - 1) * s
-        if k < 1:  # more outputs than inputs: default o, allowed down to o - 1
-            if n < o - 1:
-                raise Unsupported(f"F.max_unpool accepts an output size within one stride of "
-                                  f"its default; {n} is too small for {o} pooled values")
-            s, k = 1, 1
+        if n >= o:
+            s, p = n // o, 0
+            k = n - (o - 1) * s
+        else:  # more pooled values than inputs: stride 1, padding absorbs the difference
+            s, p = 1, -(-(o - n) // 2)
+            k = n - o + 1 + 2 * p
         kernel.append(k)
         stride.append(s)
-    return tuple(kernel), tuple(stride)
+        padding.append(p)
+    return tuple(kernel), tuple(stride), tuple(padding)

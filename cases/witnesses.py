@@ -76,4 +76,22 @@ def witness_cases() -> list[Case]:
            PoolSpec("avg", 3, stride=2, padding=1, ceil_mode=True, ndim=1), (1, 1, 6),
            note="ceil mode: the last window hangs past the padding; count_include_pad divides "
            "by the window clipped to the padded input, not the full kernel"),
+        # adaptive and global pooling, indices (issue 13)
+        _w("adaptive-max-ties", PoolSpec("adaptive_max", output_size=(3, 2)), (1, 2, 5, 7),
+           family="ties", checks=("forward", "grad", "indices", "unpool"),
+           note="overlapping adaptive windows with tied maxima: which tie gets the gradient"),
+        _w("global-max-ties", PoolSpec("adaptive_max", output_size=(1, 1)), (1, 2, 5, 4),
+           family="ties", checks=("forward", "grad", "indices", "unpool"),
+           note="global max pooling over plateaus: one tie or a shared gradient"),
+        _w("global-average-float64", PoolSpec("adaptive_avg", output_size=(1, 1)), (2, 3, 5, 4),
+           dtype="float64", note="a float64 global average: computed in float64 or not"),
+        _w("max-indices-nan", PoolSpec("max", (3, 2), stride=(2, 1), layout="channels_last"),
+           (1, 7, 5, 1), family="nan", checks=("forward", "indices", "unpool"),
+           note="max pooling indices of windows holding NaN: the first NaN, or another element"),
+        _w("max-indices-rectangular-output", PoolSpec("max", 2), (1, 2, 4, 6),
+           checks=("forward", "indices", "unpool"),
+           note="indices of a 2x3 output: a runtime that transposes its indices changes the shape"),
+        _w("max-indices-square-output", PoolSpec("max", 2), (1, 2, 4, 4),
+           checks=("forward", "indices", "unpool"),
+           note="indices of a 2x2 output: row- and column-major plane positions differ"),
     ]

@@ -38,6 +38,7 @@ from packaging.version import InvalidVersion, Version
 
 from conformance.case import Case
 from conformance.errors import InvalidSpec
+from conformance.spec import ceil_changes_output
 
 _KEYS = {"id", "checks", "when", "versions", "status", "reason", "link", "strict"}
 
@@ -69,6 +70,26 @@ _NO_KERNEL_FACTS = {
 }
 
 
+def _output_facts(case: Case) -> dict[str, Any]:
+    """Facts about the output's spatial shape (an error-parity case has none)."""
+    spec = case.spec
+    spatial = [case.input_shape[a] for a in spec.spatial_axes()]
+    try:
+        out = [case.output_shape[a] for a in spec.spatial_axes()]
+    except (InvalidSpec, AttributeError):
+        out = []
+    return {
+        # ceil mode changes the output size here (otherwise ONNX models use auto_pad/floor)
+        "ceil_changes_output": bool(out) and not spec.kind.adaptive
+        and ceil_changes_output(spec, case.input_shape),
+        # the output's spatial dims read the same reversed (a transposed output keeps its shape)
+        "output_shape_palindrome": out == out[::-1],
+        # at most one spatial input dim above 1: row- and column-major plane positions agree
+        "plane_one_dimensional": sum(n > 1 for n in spatial) <= 1,
+        "one_output": bool(out) and all(o == 1 for o in out),
+    }
+
+
 @lru_cache(maxsize=4096)
 def _static_facts(case: Case) -> dict[str, Any]:
     """The facts that depend on the case alone (computed once per case, not per result)."""
@@ -85,7 +106,8 @@ def _static_facts(case: Case) -> dict[str, Any]:
               "max_window_elements": most, "op": spec.op, "ndim": spec.ndim,
               "padding": spec.padding_kind, "layout": spec.layout, "dtype": case.dtype,
               "family": case.family, "suite": case.suite, "case_id": case.id,
-              "adaptive": spec.kind.adaptive, "global": getattr(spec, "is_global", False)}
+              "adaptive": spec.kind.adaptive, "global": getattr(spec, "is_global", False),
+              **_output_facts(case)}
     if spec.kind.adaptive:
         geoms = spec.geometry(case.input_shape)
         return {**common, **_NO_KERNEL_FACTS,

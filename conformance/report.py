@@ -146,9 +146,12 @@ def _rows(records: list[dict]) -> list[dict]:
         r["_anchor"] = f"r{i}"
         spec = r.get("spec") or {}
         r["_op"] = spec.get("op", "")
-        r["_params"] = (f"k{spec.get('kernel')} s{spec.get('stride')} p{_padding_kind(spec)} "
-                        f"d{spec.get('dilation')} {'ceil ' if spec.get('ceil_mode') else ''}"
-                        f"{spec.get('layout', '')}")
+        if spec.get("output_size") is not None:  # adaptive: the output size is the geometry
+            r["_params"] = f"output {spec.get('output_size')} {spec.get('layout', '')}"
+        else:
+            r["_params"] = (f"k{spec.get('kernel')} s{spec.get('stride')} p{_padding_kind(spec)} "
+                            f"d{spec.get('dilation')} {'ceil ' if spec.get('ceil_mode') else ''}"
+                            f"{spec.get('layout', '')}")
         r["_label"] = _label(r)
     return records
 
