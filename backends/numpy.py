@@ -273,6 +273,8 @@ VARIANTS: dict[str, Variant] = {
     "compute_float32": Variant("float64 computed in float32: inputs rounded to float32 and "
                                "clamped to ±FLT_MAX (infinities included), sums in float32",
                                compute_float32=True, accumulate="float32", clamp_float32="both"),
+    "inputs_float32": Variant("float64 inputs rounded to float32 (clamped to ±FLT_MAX), the rest "
+                              "computed in float64", compute_float32=True),
     "clamp_finite": Variant("results clamped to ±FLT_MAX (TFLite's activation bounds for no "
                             "activation), and max scanning from the lowest finite value, "
                             "ignoring NaN", value_rule="ignore_nan", clamp_float32="both"),

@@ -94,4 +94,12 @@ def witness_cases() -> list[Case]:
         _w("max-indices-square-output", PoolSpec("max", 2), (1, 2, 4, 4),
            checks=("forward", "indices", "unpool"),
            note="indices of a 2x2 output: row- and column-major plane positions differ"),
+        _w("global-max-nan", PoolSpec("adaptive_max", output_size=(1, 1)), (1, 2, 5, 4),
+           family="nan", checks=("forward", "grad", "indices", "unpool"),
+           note="global max pooling of planes holding NaN: the gradient goes to the first NaN"),
+        _w("valid-ceil-window-past-the-input", PoolSpec("max", 1, stride=3, padding="valid",
+                                                        ceil_mode=True, ndim=1),
+           (1, 1, 5), note="VALID in ceil mode: the bare formula adds a window starting past "
+           "the input (at 6 of 5), which the last-window rule drops (so ceil mode changes "
+           "nothing: ONNX models use auto_pad and floor mode here)"),
     ]

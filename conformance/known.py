@@ -70,6 +70,11 @@ _NO_KERNEL_FACTS = {
 }
 
 
+def _c_div(a: int, b: int) -> int:
+    """Integer division truncating toward zero, as C computes it (-1 / 3 == 0)."""
+    return -(-a // b) if a < 0 else a // b
+
+
 def _output_facts(case: Case) -> dict[str, Any]:
     """Facts about the output's spatial shape (an error-parity case has none)."""
     spec = case.spec
@@ -87,6 +92,11 @@ def _output_facts(case: Case) -> dict[str, Any]:
         # at most one spatial input dim above 1: row- and column-major plane positions agree
         "plane_one_dimensional": sum(n > 1 for n in spatial) <= 1,
         "one_output": bool(out) and all(o == 1 for o in out),
+        # ONNX MaxUnpool's inferred size (in - 1) * stride + kernel - pads exceeds the input
+        "unpool_inferred_exceeds_input": bool(out) and not spec.kind.adaptive and any(
+            (o - 1) * s + k - lo - hi > n for o, s, k, (lo, hi), n in
+            zip(out, spec.stride, spec.kernel, spec.explicit_pads(case.input_shape), spatial,
+                strict=True)),
     }
 
 
@@ -140,9 +150,10 @@ def _static_facts(case: Case) -> dict[str, Any]:
         # SAME padding whose total (out - 1) * stride + window - input is negative in some dim
         # (the semantics clamp it to 0: the windows skip input at the end)
         "same_pad_negative": same and any(span + e < n for n, _, _, e, span in same_dims),
-        # SAME padding computed from the undilated kernel, unclamped, gives another output size
+        # SAME padding computed from the undilated kernel, unclamped, with C's truncating
+        # division, gives another output size than ceil(n / s)
         "same_pads_undilated_change_output": same and any(
-            (span + k - e) // s + 1 != span // s + 1 for _, s, k, e, span in same_dims),
+            _c_div(span + k - e, s) != span // s for _, s, k, e, span in same_dims),
         # SAME padding with an odd total in some dim: the extra pixel goes to one side only
         "same_pad_asymmetric": same and any((lo + hi) % 2 == 1 for lo, hi in pads),
         # one-element windows at stride 1 without dilation: compilers turn the pool into a copy
