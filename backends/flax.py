@@ -22,6 +22,7 @@ from conformance.spec import PoolSpec, replace
 
 class FlaxBackend(Backend):
     name = "flax"
+    no_adaptive = "Flax has no adaptive pooling (flax.linen pools take a fixed window)"
     unsupported_errors = (r"not implemented for", r"Unsupported dtype")
     default_stride = "1"
     default_stride_api = "flax.linen.max_pool / avg_pool(x, window_shape) (strides=None)"

@@ -51,6 +51,7 @@ def _full(spec: PoolSpec, spatial: tuple, fill) -> tuple:
 
 class JaxBackend(Backend):
     name = "jax"
+    no_adaptive = "JAX has no adaptive pooling (lax.reduce_window takes a fixed window)"
     default_stride = None  # window_strides is a required argument in the installed JAX
     default_stride_api = "lax.reduce_window (window_strides required)"
     unsupported_errors = (r"not implemented for", r"Unsupported dtype")

@@ -34,6 +34,7 @@ _MODELS = 128  # converted models kept (conversion costs tens of milliseconds)
 
 class LiteRtBackend(TensorFlowBackend):
     name = "litert"
+    no_adaptive = "TFLite has no adaptive pooling operator (and the tf.nn source has none)"
     resolver = litert.OpResolverType.AUTO
     configuration = "Interpreter(op resolver AUTO: XNNPACK delegate for float32, builtin kernels " \
                     "otherwise)"

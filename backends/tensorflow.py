@@ -38,6 +38,8 @@ class TensorFlowBackend(Backend):
     name = "tensorflow"
     default_stride = "1"
     default_stride_api = "tf.nn.pool(x, window_shape, pooling_type) (strides omitted)"
+    no_adaptive = ("TensorFlow has no adaptive pooling (tf.nn); global pooling is written as "
+                   "reduce_max/reduce_mean, not a pooling API (Keras' Global layers: keras-*)")
     unsupported_errors = (
         r"not in (the )?list of allowed values",
         r"No OpKernel was registered",
