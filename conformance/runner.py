@@ -35,8 +35,8 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
         outcome = checks.TABLE[check](case, backend, device)
         cmp, source, actual, expected = outcome.cmp, outcome.source, outcome.actual, outcome.expected
         stride_info = outcome.info
-    except Unsupported as exc:
-        cmp = Comparison("unsupported", message=exc.reason)
+    except Unsupported as exc:  # a framework's words may carry graph counters, temp names
+        cmp = Comparison("unsupported", message=stable_text(exc.reason))
     except BackendUnavailable as exc:
         cmp = Comparison("unsupported", message=str(exc))
     except Exception as exc:  # a framework's (or our) failure on this case: record it

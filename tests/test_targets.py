@@ -131,7 +131,9 @@ def test_runtimes_on_the_witnesses_record_their_native_call(tmp_path):
     assert ran and all("runtime" in r["extra"]["native_call"] for r in ran)
     onnx_calls = [r["extra"]["native_call"]["node"] for r in ran
                   if r["backend"] in ("onnxruntime", "openvino")]
-    assert all(" at opset " in node for node in onnx_calls)
+    # an ONNX node at its opset, or (OpenVINO's adaptive pooling) a node of its own graph API
+    assert all(" at opset " in node or "OpenVINO's graph API" in node for node in onnx_calls)
+    assert any(" at opset " in node for node in onnx_calls)
 
 
 def test_keras_targets_run_in_pytest_in_their_own_processes(tmp_path):
