@@ -10,6 +10,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from backends.tensorflow import TensorFlowBackend, _numpy
+from conformance.errors import Unsupported
 
 
 class TensorFlowGraphBackend(TensorFlowBackend):
@@ -30,7 +31,8 @@ class TensorFlowGraphBackend(TensorFlowBackend):
 class TensorFlowXlaBackend(TensorFlowGraphBackend):
     name = "tensorflow-xla"
     jit_compile = True
-    # XLA has no MaxPoolWithArgmax kernel: the indices check is not expressible there
-    unsupported_errors = (*TensorFlowGraphBackend.unsupported_errors,
-                          r"Detected unsupported operations when trying to compile graph")
+
+    def _forward_with_indices(self, spec, x, device):
+        raise Unsupported("XLA has no MaxPoolWithArgmax kernel (tf.nn.max_pool_with_argmax "
+                          "fails to compile with jit_compile=True: tensorflow/tensorflow#103438)")
     default_stride_api = "tf.function(tf.nn.pool(...), jit_compile=True) (strides omitted)"

@@ -102,6 +102,7 @@ def _at_default(case: Case, default: str) -> Case:
 _VOLATILE = (
     (re.compile(r"__autograph_generated_file\w+\.py"), "__autograph_generated_file.py"),
     (re.compile(r"(__inference_[\w<>]+?)_\d+\b"), r"\1"),
+    (re.compile(r"(__inference_[\w<>]+?)\[[^\]]*\]"), r"\1"),  # XLA's per-process attributes
     (re.compile(r"0x[0-9a-f]{6,}"), "0x..."),
 )
 
