@@ -97,6 +97,10 @@ def witness_cases() -> list[Case]:
         _w("global-max-nan", PoolSpec("adaptive_max", output_size=(1, 1)), (1, 2, 5, 4),
            family="nan", checks=("forward", "grad", "indices", "unpool"),
            note="global max pooling of planes holding NaN: the gradient goes to the first NaN"),
+        _w("adaptive-average-bfloat16-sum-overflow", PoolSpec("adaptive_avg", output_size=(2,)),
+           (1, 1, 10), dtype="bfloat16", family="near_overflow",
+           note="two adaptive windows of five bfloat16 values above max/4: the float32 sum "
+           "overflows"),
         _w("valid-ceil-window-past-the-input", PoolSpec("max", 1, stride=3, padding="valid",
                                                         ceil_mode=True, ndim=1),
            (1, 1, 5), note="VALID in ceil mode: the bare formula adds a window starting past "
