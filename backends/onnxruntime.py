@@ -16,7 +16,7 @@ from collections import OrderedDict
 import numpy as np
 
 from backends import onnx_model
-from conformance.backend import Backend
+from conformance.backend import Backend, agreed_positions
 from conformance.dtypes import name_of
 from conformance.errors import Unsupported
 
@@ -72,10 +72,14 @@ class OnnxRuntimeBackend(Backend):
 
     # ------------------------------------------------------------------------------------------
     def _model(self, data: bytes):
-        model = self._models.get(data)
+        return self._cached(data, lambda: self._load(data))
+
+    def _cached(self, key, build):
+        """The runnable model under `key`, built on first use; the oldest evicted past
+        _SESSIONS (a serialized model, or a subclass's own key)."""
+        model = self._models.get(key)
         if model is None:
-            model = self._load(data)
-            self._models[data] = model
+            model = self._models[key] = build()
             if len(self._models) > _SESSIONS:
                 self._models.popitem(last=False)
         return model
@@ -98,17 +102,15 @@ class OnnxRuntimeBackend(Backend):
         return self._run(spec, x, with_stride=True)
 
     def _forward_with_indices(self, spec, x, device):
-        """MaxPool's Indices under storage_order 0 and 1, each converted to plane positions;
-        where the two disagree the storage_order=1 value is the one reported (so a wrong
-        column-major conversion in the runtime shows as a mismatch)."""
+        """MaxPool's Indices under storage_order 0 and 1, each converted to plane positions,
+        combined by `agreed_positions` (-2 where they disagree; the storage_order=1 tensor as
+        it came where its shape differs)."""
         nchw = onnx_model.to_model_layout(spec, x).shape
         y, row = self._outputs(spec, x, head="indices", storage_order=0)
         _, col = self._outputs(spec, x, head="indices", storage_order=1)
         row = onnx_model.to_plane_positions(spec, row, nchw, 0)
         col = onnx_model.to_plane_positions(spec, col, nchw, 1)
-        if col.shape != row.shape:  # a runtime that transposes the storage_order=1 output
-            return onnx_model.from_model_layout(spec, y), col
-        return onnx_model.from_model_layout(spec, y), np.where(row == col, row, col)
+        return onnx_model.from_model_layout(spec, y), agreed_positions(row, col)
 
     def _unpool(self, spec, x, device):
         return onnx_model.from_model_layout(spec, self._outputs(spec, x, head="unpool")[0])

@@ -47,8 +47,13 @@ class OpenVinoBackend(OnnxRuntimeBackend):
         return (f"CPU plugin, EXECUTION_MODE_HINT=ACCURACY (this CPU's default inference "
                 f"precision: {default})")
 
+    @staticmethod
+    def _graph_api(spec) -> bool:
+        """Adaptive pooling beyond output size 1: built with OpenVINO's own operations."""
+        return spec.kind.adaptive and not spec.is_global
+
     def native_call(self, spec, input_shape, dtype: str, check: str) -> dict:
-        if spec.kind.adaptive and not spec.is_global:
+        if self._graph_api(spec):
             return {"node": f"opset8.{_ADAPTIVE[spec.op]}(data, output_shape="
                             f"{list(spec.output_size)}) built with OpenVINO's graph API",
                     "transposed_to_nchw": spec.layout == "channels_last",
@@ -57,14 +62,14 @@ class OpenVinoBackend(OnnxRuntimeBackend):
 
     def _outputs(self, spec, x: np.ndarray, with_stride: bool = True, head: str = "pool",
                  storage_order: int = 0) -> list[np.ndarray]:
-        if spec.kind.adaptive and not spec.is_global:
+        if self._graph_api(spec):
             if head == "unpool":
                 raise Unsupported("OpenVINO has no MaxUnpool operation")
             return self._adaptive(spec, x)
         return super()._outputs(spec, x, with_stride, head, storage_order)
 
     def _forward_with_indices(self, spec, x, device):
-        if not (spec.kind.adaptive and not spec.is_global):
+        if not self._graph_api(spec):
             return super()._forward_with_indices(spec, x, device)
         y, idx = self._adaptive(spec, x)  # AdaptiveMaxPool's indices: within each plane
         return onnx_model.from_model_layout(spec, y), onnx_model.from_model_layout(spec, idx)
@@ -76,9 +81,8 @@ class OpenVinoBackend(OnnxRuntimeBackend):
             raise Unsupported("openvino's Python API takes no bfloat16 arrays (NumPy has no "
                               "bfloat16)")
         xin = onnx_model.to_model_layout(spec, x)
-        key = (spec.op, tuple(spec.output_size), xin.shape, xin.dtype.str)
-        compiled = self._models.get(key)
-        if compiled is None:
+
+        def build():
             data = ops8.parameter(list(xin.shape), ov.Type(xin.dtype), name="x")
             sizes = ops8.constant(np.array(spec.output_size, dtype=np.int64))
             # indices as i32: the CPU plugin refuses i64 ("does not support i64 for use
@@ -86,8 +90,10 @@ class OpenVinoBackend(OnnxRuntimeBackend):
             extra = {"index_element_type": "i32"} if spec.kind.selects else {}
             node = getattr(ops8, _ADAPTIVE[spec.op])(data, sizes, **extra)
             model = ov.Model(node.outputs(), [data], "adaptive_case")
-            compiled = self._models[key] = self.core.compile_model(model, "CPU", _CONFIG)
-        return self._infer(compiled, xin)
+            return self.core.compile_model(model, "CPU", _CONFIG)
+
+        key = (spec.op, tuple(spec.output_size), xin.shape, xin.dtype.str)
+        return self._infer(self._cached(key, build), xin)
 
     def _load(self, data: bytes):
         return self.core.compile_model(self.core.read_model(data, b""), "CPU", _CONFIG)

@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import tensorflow as tf
 
-from conformance.backend import Backend
+from conformance.backend import Backend, agreed_positions
 from conformance.devices import available
 from conformance.errors import Unsupported
 from conformance.spec import PoolSpec, replace
@@ -110,7 +110,7 @@ class TensorFlowBackend(Backend):
         """tf.nn.max_pool_with_argmax (2-D, NHWC, SAME/VALID padding) with
         include_batch_in_index False and True, each converted from its documented flattening
         ((y * W + x) * C + c, with b * H * W * C added when the batch is included) to plane
-        positions; where the two disagree the include_batch_in_index=True value is reported."""
+        positions, combined by `agreed_positions` (-2 where they disagree)."""
         if spec.ndim != 2:
             raise Unsupported("tf.nn.max_pool_with_argmax is 2-D only")
         args = self._args(spec, x)
@@ -129,7 +129,7 @@ class TensorFlowBackend(Backend):
                 offset = arg.astype(np.int64) - b - channel
                 # an index of another channel cannot be a position in this plane: -1
                 converted.append(np.where(offset % c == 0, offset // c, -1))
-        plane = np.where(converted[0] == converted[1], converted[0], converted[1])
+        plane = agreed_positions(*converted)
         if spec.layout == "channels_first":
             y, plane = np.moveaxis(y, -1, 1), np.moveaxis(plane, -1, 1)
         return np.ascontiguousarray(y), np.ascontiguousarray(plane)

@@ -152,6 +152,20 @@ class Backend:
             raise Unsupported(f"{framework_call} has no ceil_mode (it changes the output here)")
 
 
+DISAGREE = -2  # an index position where two conventions of one call disagree
+
+
+def agreed_positions(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Plane positions from two conventions of the same framework call (ONNX storage_order 0
+    and 1, TF include_batch_in_index False and True), each converted: equal where a correct
+    framework must agree, DISAGREE (-2, no position) where one of them is wrong, so the check
+    fails there without guessing which. Shapes that differ give the second as it came."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return b
+    return np.where(a == b, a, DISAGREE)
+
+
 def _require_selecting(spec: PoolSpec, call: str) -> None:
     if not spec.kind.selects:
         from conformance import ops
