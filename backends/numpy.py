@@ -471,7 +471,8 @@ class NumpyBackend(Backend):
         planes = out.reshape(out.shape[0], out.shape[1], -1)
         n, c = np.indices(ic.shape[:2]).reshape(2, *ic.shape[:2], *(1,) * (ic.ndim - 2))
         n, c = np.broadcast_to(n, ic.shape), np.broadcast_to(c, ic.shape)
-        planes[n, c, ic] = yc
+        inside = (ic >= 0) & (ic < planes.shape[2])  # a variant's index into the padding: lost
+        planes[n[inside], c[inside], ic[inside]] = yc[inside]
         return _from_cf(spec, out)
 
     def _forward_default_stride(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:

@@ -118,3 +118,12 @@ def test_indices_of_an_averaging_op_are_invalid_everywhere():
     with pytest.raises(InvalidSpec, match="op"):
         registry.get("numpy").forward_with_indices(PoolSpec(op="adaptive_avg", output_size=2),
                                                    np.ones((1, 1, 4, 4), np.float32))
+
+
+def test_two_conventions_combine_without_guessing():
+    """Where two conventions of one call disagree, neither is taken: -2, no plane position."""
+    from conformance.backend import DISAGREE, agreed_positions
+
+    a, b = np.array([[0, 5, 7]]), np.array([[0, 6, 7]])
+    assert agreed_positions(a, b).tolist() == [[0, DISAGREE, 7]] and DISAGREE < 0
+    assert agreed_positions(a, b.T).shape == (3, 1)  # another shape: the second as it came
