@@ -32,7 +32,7 @@ def differs_under(case: Case, check: str, variant: str) -> bool:
     if normal.shape != other.shape:
         return True
     # "differs" as the check would see it: bit for bit for selections, else within tolerance.
-    return compare(other, normal, exact=_exact(case, check),
+    return compare(other, normal, exact=checks.exact(case, check),
                    scale=checks.scale(case, check)).status != "pass"
 
 
@@ -51,9 +51,6 @@ def variant_output(case: Case, check: str, variant: str) -> np.ndarray:
     return ref.forward_variant(case.spec, x, variant)
 
 
-def _exact(case: Case, check: str) -> bool:
-    return check in ("indices", "unpool") or (check == "forward" and case.spec.kind.selects)
-
 
 def diagnose(case: Case, check: str, actual: np.ndarray | None) -> str | None:
     """Which alternative semantics of the reference the backend's output matches, if any."""
@@ -68,7 +65,7 @@ def diagnose(case: Case, check: str, actual: np.ndarray | None) -> str | None:
             other = variant_output(case, check, name)
         except Exception:  # the variant does not apply to this geometry
             continue
-        exact = _exact(case, check)
+        exact = checks.exact(case, check)
         scale = checks.scale(case, check)
         scale = scale if scale is not None and other.shape == scale.shape else None
         matches = compare(actual, other, exact=exact, scale=scale).status == "pass"

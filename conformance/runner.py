@@ -118,7 +118,7 @@ def _attach_evidence(result: Result, case: Case, check: str, backend, actual, ex
     try:
         scale = checks.scale(case, check)
         result.extra.update(evidence.collect(actual, expected, layout=case.spec.layout,
-                                             exact=check != "grad" and case.spec.kind.selects,
+                                             exact=checks.exact(case, check),
                                              scale=scale))
     except Exception as exc:  # evidence is a convenience; its failure must not hide the result
         result.extra["evidence_error"] = f"{type(exc).__name__}: {exc}"
