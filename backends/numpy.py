@@ -22,6 +22,7 @@ from dataclasses import replace as dc_replace
 import ml_dtypes
 import numpy as np
 
+from backends import reference_loops
 from conformance import ops
 from conformance.backend import Backend
 from conformance.dtypes import is_float, name_of, np_dtype, round_from_float64
@@ -367,9 +368,11 @@ class NumpyBackend(Backend):
         return self._vjp(spec, x, gy, "cpu", variant)
 
     def _forward(self, spec: PoolSpec, x: np.ndarray, device: str, variant: str | None = None):
+        dtype = name_of(x.dtype)
+        if variant is None and reference_loops.available() and (spec.kind.selects or is_float(dtype)):
+            return _compiled_forward(spec, x)
         spec, v = self._variant(spec, variant)
         plan, xp = self._setup(spec, x, v)
-        dtype = name_of(x.dtype)
         if spec.kind.selects and variant is None and is_float(dtype) and dtype != "bfloat16" \
                 and not np.isnan(x).any():
             return _from_cf(spec, _max_fast(plan, _to_cf(spec, x)))
@@ -399,6 +402,8 @@ class NumpyBackend(Backend):
     def _vjp(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, device: str,
              variant: str | None = None) -> np.ndarray:
         dtype = name_of(x.dtype)
+        if variant is None and reference_loops.available():
+            return _compiled_vjp(spec, x, gy)
         if spec.kind.selects and variant is None and is_float(dtype) and dtype != "bfloat16" \
                 and not np.isnan(x).any():
             plan = _Plan(spec, _to_cf(spec, x).shape, spec.geometry(x.shape))
@@ -442,6 +447,9 @@ class NumpyBackend(Backend):
                               variant: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The forward pass and the plane position of the element the (variant's) gradient
         routing picks: indices and gradients are one choice in every framework that has both."""
+        if variant is None and reference_loops.available():
+            y, positions = reference_loops.max_with_positions(_to_cf(spec, x), spec.geometry(x.shape))
+            return _from_cf(spec, y.astype(x.dtype, copy=False)), _from_cf(spec, positions)
         y = self._forward(spec, x, device, variant)
         spec, v = self._variant(spec, variant)
         plan, xp = self._setup(spec, x, v)
@@ -478,6 +486,24 @@ class NumpyBackend(Backend):
     def _forward_default_stride(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
         # The reference's own convention (DESIGN.md §2): an omitted stride equals the kernel.
         return self._forward(replace(spec, stride=None), x, device)
+
+
+def _compiled_forward(spec: PoolSpec, x: np.ndarray) -> np.ndarray:
+    """The normative forward by the compiled loops (backends/reference_loops.py)."""
+    xc, geoms, dtype = _to_cf(spec, x), spec.geometry(x.shape), name_of(x.dtype)
+    if spec.kind.selects:
+        return _from_cf(spec, reference_loops.max_forward(xc, geoms).astype(x.dtype, copy=False))
+    y = reference_loops.avg_forward(xc, geoms, _Plan(spec, xc.shape, geoms).divisor())
+    return _from_cf(spec, round_from_float64(y, dtype) if y.dtype != x.dtype else y)
+
+
+def _compiled_vjp(spec: PoolSpec, x: np.ndarray, gy: np.ndarray) -> np.ndarray:
+    xc, gc, geoms, dtype = _to_cf(spec, x), _to_cf(spec, gy), spec.geometry(x.shape), name_of(x.dtype)
+    if spec.kind.selects:
+        gx = reference_loops.max_vjp(xc, geoms, gc)
+    else:
+        gx = reference_loops.avg_vjp(xc, geoms, _Plan(spec, xc.shape, geoms).divisor(), gc)
+    return _from_cf(spec, round_from_float64(gx, dtype) if gx.dtype != x.dtype else gx)
 
 
 def _max_fast(plan: _Plan, xc: np.ndarray, with_padded: bool = False):

@@ -1,0 +1,153 @@
+"""The reference's normative window loops (DESIGN.md §3), compiled by numba when it is installed.
+
+These are DESIGN.md §3 written as the plain loops it describes — for every output, walk its
+window in row-major order over the in-bounds elements only — and compiled, so the reference is
+as fast as a framework's CPU kernel without becoming one: no vectorisation tricks, no framework.
+Values are read as float64 (int64 for integer max), sums are accumulated in float64 and rounded
+once by the caller; max keeps the first element that is greater, NaN above every number.
+
+Every spec shape goes through one 3-D loop: a 1-D or 2-D plane is a 3-D one with leading spatial
+dims of size 1, and a window along one dim is `base[o] + t * step` for t in [first[o], stop[o]):
+for kernel pooling base = o·s - lo, step = dilation, and [first, stop) the offsets that fall
+inside the input (padding is never read, so it never wins a max nor counts in a sum); for
+adaptive pooling base = the window's start, step 1, [0, length).
+
+numba is optional (`pip install pooling-conformance[fast]`): without it `available()` is False
+and the reference runs its NumPy offset loops (backends/numpy.py), which stay the home of every
+variant. Compiled code is cached on disk (numba's `cache=True`, in `__pycache__` next to this
+file, or numba's user cache folder where that is read-only), so only the first process ever
+compiles; `conformance bench --what startup` measures a fresh process's first call. Outer loops
+run in parallel over (N, C) planes with numba's threads (as many as cores, like PyTorch's).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+
+DISABLE_ENV = "CONFORMANCE_NO_COMPILED"  # set to 1: the NumPy loops (for comparing the two)
+
+
+@functools.cache
+def _kernels():
+    """The compiled loops module, or None where numba is missing."""
+    try:
+        from backends import reference_kernels
+    except ImportError:
+        return None
+    return reference_kernels
+
+
+def match_threads(n: int) -> int:
+    """Run the compiled loops on n threads (at most numba's maximum, the core count); returns
+    the number used (0 where numba is missing)."""
+    kernels = _kernels()
+    if kernels is None:
+        return 0
+    import numba
+
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    return numba.get_num_threads()
+
+
+def available() -> bool:
+    return os.environ.get(DISABLE_ENV, "") in ("", "0") and _kernels() is not None
+
+
+def _dim_windows(g) -> tuple:
+    """(base, first, stop, step) of one dim: window o reads base[o] + t * step for t in
+    [first[o], stop[o]), the in-bounds elements only."""
+    o = np.arange(g.out, dtype=np.int64)
+    if hasattr(g, "lengths"):  # adaptive: [start, start + length)
+        starts = np.array([g.window(j)[0] for j in range(g.out)], dtype=np.int64)
+        return starts, np.zeros_like(o), np.array(g.lengths, dtype=np.int64), 1
+    base = o * g.s - g.lo
+    first = np.clip(-(base // g.d), 0, g.k)  # ceil(-base / d) for base <= 0, else 0
+    stop = np.clip(-((base - g.n) // g.d), 0, g.k)  # ceil((n - base) / d)
+    return base, first, np.maximum(stop, first), g.d
+
+
+def _windows(geoms) -> tuple[np.ndarray, np.ndarray]:
+    """The loops' geometry: win (3 dims, 3 rows: base/first/stop, outputs) and step (3,), with
+    1-D and 2-D specs padded to 3 dims (a leading dim of size 1: one window of one element)."""
+    dims = [((0,), (0,), (1,), 1)] * (3 - len(geoms)) + [_dim_windows(g) for g in geoms]
+    win = np.zeros((3, 3, max(len(d[0]) for d in dims)), dtype=np.int64)
+    for i, (base, first, stop, _) in enumerate(dims):
+        win[i, :, :len(base)] = base, first, stop
+    return win, np.array([d[3] for d in dims], dtype=np.int64)
+
+
+def _planes(a: np.ndarray, work=None) -> np.ndarray:
+    """(N, C, *spatial) channels-first -> contiguous (N*C, D, H, W), in `work` if given."""
+    spatial = a.shape[2:]
+    shape = (a.shape[0] * a.shape[1], *(1,) * (3 - len(spatial)), *spatial)
+    return np.ascontiguousarray(a, dtype=work).reshape(shape)
+
+
+def _read_dtype(dtype: np.dtype):
+    """float32/float64/int64 as they are; every other float as float64 (exact), every other
+    integer as int64: the dtypes the loops are compiled for."""
+    if dtype in (np.float32, np.float64, np.int64):
+        return dtype
+    return np.int64 if dtype.kind in "iu" else np.float64
+
+
+def _store_dtype(dtype: np.dtype):
+    """Where a float64 result is stored: float32/float64 directly (a cast rounds once, to
+    nearest even); float16/bfloat16 as float64, which the caller rounds (round_from_float64)."""
+    return dtype if dtype in (np.float32, np.float64) else np.float64
+
+
+def _divisor(divisor: np.ndarray, out: tuple[int, ...]) -> np.ndarray:
+    return np.ascontiguousarray(np.broadcast_to(divisor, (1, 1, *out)).reshape(
+        (*(1,) * (3 - len(out)), *out)), dtype=np.float64)
+
+
+def _out_shape(xc: np.ndarray, geoms) -> tuple[int, ...]:
+    return (*xc.shape[:2], *(g.out for g in geoms))
+
+
+def max_forward(xc: np.ndarray, geoms) -> np.ndarray:
+    """Channels-first max, in the read dtype (a pick is exact in any dtype)."""
+    xs = _planes(xc, _read_dtype(xc.dtype))
+    y = np.empty(_out_shape(xc, geoms), dtype=xs.dtype)
+    _kernels().max_forward(xs, *_windows(geoms), _planes(y))
+    return y
+
+
+def max_with_positions(xc: np.ndarray, geoms) -> tuple[np.ndarray, np.ndarray]:
+    """Channels-first max and each pick's position in its (N, C) plane (int64)."""
+    xs = _planes(xc, _read_dtype(xc.dtype))
+    y = np.empty(_out_shape(xc, geoms), dtype=xs.dtype)
+    idx = np.empty(y.shape, dtype=np.int64)
+    _kernels().max_with_positions(xs, *_windows(geoms), _planes(y), _planes(idx))
+    return y, idx
+
+
+def max_vjp(xc: np.ndarray, geoms, gy: np.ndarray) -> np.ndarray:
+    """Channels-first max gradient: each window's dy added at its first maximum."""
+    xs = _planes(xc, _read_dtype(xc.dtype))
+    gx = np.empty(xc.shape, dtype=_store_dtype(xc.dtype))
+    _kernels().max_vjp(xs, *_windows(geoms), _planes(gy, _read_dtype(gy.dtype)),
+                       gx.reshape(xs.shape[0], -1))
+    return gx
+
+
+def avg_forward(xc: np.ndarray, geoms, divisor: np.ndarray) -> np.ndarray:
+    """Channels-first average: the float64 sum over the divisor, stored in _store_dtype."""
+    xs = _planes(xc, _read_dtype(xc.dtype))
+    y = np.empty(_out_shape(xc, geoms), dtype=_store_dtype(xc.dtype))
+    _kernels().avg_forward(xs, *_windows(geoms), _divisor(divisor, y.shape[2:]), _planes(y))
+    return y
+
+
+def avg_vjp(xc: np.ndarray, geoms, divisor: np.ndarray, gy: np.ndarray) -> np.ndarray:
+    """Channels-first average gradient: dy / divisor to every in-bounds element."""
+    gx = np.empty(xc.shape, dtype=_store_dtype(xc.dtype))
+    planes = _planes(gx)
+    _kernels().avg_vjp(*_windows(geoms), _divisor(divisor, gy.shape[2:]),
+                       _planes(gy, _read_dtype(gy.dtype)), gx.reshape(planes.shape[0], -1),
+                       *planes.shape[2:])
+    return gx
