@@ -81,6 +81,7 @@ def _resume_settings(args) -> dict:
         args.backends = ",".join(previous.get("backend_order") or previous["backends"])
         args.device = previous.get("device", "cpu")
         args.seed = int(previous.get("seed", 0))
+        args.shard = previous.get("shard")
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{args.resume}: environment.json lacks {exc} (not resumable)") from None
     return previous
@@ -109,16 +110,27 @@ def cmd_run(args) -> int:
     if args.retry_crashed and not args.resume:
         raise UsageError("--retry-crashed goes with --resume RUN_DIR")
     previous = _resume_settings(args) if args.resume else None
+    if args.shard:  # a usage error before any suite is built
+        from conformance.shard import Shard
+
+        args.shard = str(Shard.parse(args.shard))
     args.suite = args.suite or "default"
     args.device = args.device or "cpu"
     args.seed = args.seed or 0
+    # a shard's partition is cut over the targets asked (on --resume: asked then)
+    args.asked_backends = previous.get("asked_backends") if previous else \
+        execution.asked_targets(args.backends)
     jobs = execution.cap_jobs(args.jobs)
     if args.no_isolate:
         print("conformance: --no-isolate runs every call in this process without a time limit "
               "(--timeout applies to isolated runs only); a hung call hangs the run",
               file=sys.stderr)
     cases = _suites(args.suite, args.seed)
+    if args.shard:
+        cases = _shard_of(cases, args)
     run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + f"-{args.suite.replace(',', '+')}"
+    if args.shard:
+        run_id += f"-shard{args.shard.replace('/', 'of')}"
     out = Path(args.resume or args.out or Path("reports") / run_id)
     runfolder.prepare(out)
     with runfolder.owned(out):
@@ -129,6 +141,17 @@ def cmd_run(args) -> int:
                                  f"--resume {out}, or pass --replace to start afresh there")
             runfolder.clear(out)  # and the old report files with them
         return _run_in(out, args, cases, jobs, previous)
+
+
+def _shard_of(cases: list, args) -> list:
+    """--shard K/N: this shard's cases (conformance.shard), partitioned over the *asked* targets
+    (every registered one when --backends is left out), so every machine cuts the same way."""
+    from conformance import shard
+
+    which = shard.Shard.parse(args.shard)
+    args.shard = str(which)
+    args.whole_suite = {"cases": len(cases), "cases_hash": runfolder.cases_hash(cases)}
+    return shard.select(cases, args.asked_backends or registry.names(), which)
 
 
 def _run_in(out: Path, args, cases, jobs: int, previous: dict | None) -> int:
@@ -148,6 +171,9 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
         started=now, cases_hash=runfolder.cases_hash(cases),
         partial=True, device=args.device, isolated=not args.no_isolate, backend_order=backends,
     )
+    if args.shard:  # what `conformance report` needs to tell a complete set of shards
+        env.update(shard=args.shard, whole_suite=args.whole_suite,
+                   asked_backends=args.asked_backends)
     if any(s.strip() in ("smoke", "default") for s in args.suite.split(",")):
         from cases import coverage
 
@@ -329,6 +355,7 @@ def cmd_report(args) -> int:
     merged_env: dict = {"run_id": out.name, "suite": set(), "backends": {}, "merged_from": [],
                         "partial": False, "partial_sources": []}
     unique: dict[tuple, dict] = {}  # the reference runs in every environment: keep one record
+    shards: dict[tuple, set[int]] = {}  # one run cut into shards -> the shard numbers present
     for path in sources:
         for r in runfolder.read_records(path):
             unique[(*runfolder.key(r), r.get("backend_version"))] = r
@@ -348,8 +375,18 @@ def cmd_report(args) -> int:
         if env.get("partial"):
             merged_env["partial"] = True
             merged_env["partial_sources"].append(str(path.parent))
+        if env.get("shard"):
+            shards.setdefault(_shard_set(env), set()).add(int(env["shard"].split("/")[0]))
         for key in ("python", "platform", "host", "seed"):
             merged_env.setdefault(key, env.get(key))
+    for (suite, _, count), present in sorted(shards.items()):
+        missing = sorted(set(range(1, count + 1)) - present)
+        merged_env["shards"] = [*merged_env.get("shards", []), f"{suite}: {len(present)} of {count}"]
+        if missing:  # a shard's cases are simply absent: the merged run is incomplete
+            merged_env["partial"] = True
+            merged_env["partial_sources"] += [f"shard {k}/{count} of {suite} (missing)" for k in missing]
+            print(f"conformance: {suite}: shards {', '.join(f'{k}/{count}' for k in missing)} "
+                  f"missing; the merged report is partial", file=sys.stderr)
     merged_env["suite"] = ",".join(sorted(s for s in merged_env["suite"] if s))
     with runfolder.owned(out):
         runfolder.atomic_write(out / runfolder.RESULTS,
@@ -358,6 +395,12 @@ def cmd_report(args) -> int:
         print(write_report(out))
     print(f"report:  {out / 'report.html'}")
     return 0
+
+
+def _shard_set(env: dict) -> tuple[str, str, int]:
+    """What makes shards parts of one run: suite, whole-suite case hash (seed included) and N."""
+    whole = env.get("whole_suite") or {}
+    return env.get("suite", ""), whole.get("cases_hash", ""), int(env["shard"].split("/")[1])
 
 
 def cmd_bench(args) -> int:
@@ -406,6 +449,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--no-isolate", action="store_true",
                      help="run backends in this process (faster start; no time limit; a crash "
                           "ends the run)")
+    run.add_argument("--shard", default=None, metavar="K/N",
+                     help="run shard K of N: a deterministic 1/N of the suite's cases, balanced "
+                          "by expected cost, the same on every machine (merge the N run folders "
+                          "with `conformance report`)")
     run.add_argument("--resume", default=None, metavar="RUN_DIR",
                      help="finish an interrupted run in RUN_DIR without redoing its records "
                           "(checks that they are this run's)")
