@@ -18,10 +18,10 @@ jax.config.update("jax_enable_x64", True)  # float64 and int64 inputs stay 64-bi
 def _persistent_cache() -> None:
     """Keep XLA's compilations across runs (each new shape compiles): a user cache folder."""
     import os
-    from pathlib import Path
 
-    folder = os.environ.get("CONFORMANCE_JAX_CACHE") or str(
-        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pooling-conformance" / "jax")
+    from conformance import cachedir
+
+    folder = os.environ.get("CONFORMANCE_JAX_CACHE") or str(cachedir.folder("jax"))
     for option, value in (("jax_compilation_cache_dir", folder),
                           ("jax_persistent_cache_min_compile_time_secs", 0.0),
                           ("jax_persistent_cache_min_entry_size_bytes", 0)):

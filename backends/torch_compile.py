@@ -14,11 +14,12 @@ own lowering of max pooling with indices).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import ClassVar
 
-os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.environ.get("CONFORMANCE_INDUCTOR_CACHE") or str(
-    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pooling-conformance" / "inductor"))
+from conformance import cachedir
+
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.environ.get("CONFORMANCE_INDUCTOR_CACHE")
+                      or str(cachedir.folder("inductor")))
 
 import torch
 

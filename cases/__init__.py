@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace as dc_replace
 from functools import cache
 
+from cases import suite_cache
 from cases.axes import AXES, GEOMETRY_AXES, build_case, violates
 from cases.covering import Coverage, covering_array, measure
 from cases.errors import error_cases
@@ -126,10 +127,14 @@ def get_suite(name: str, seed: int = 0) -> tuple[Case, ...]:
     published default: the same case ids and input bytes on every machine)."""
     if name not in SUITES:
         raise UsageError(f"unknown suite {name!r}; choose from {', '.join(SUITES)}")
+    stored = suite_cache.load(name, seed)
+    if stored is not None:
+        return stored
     cases = SUITES[name][1](seed)
     ids = [c.id for c in cases]
     dup = {i for i in ids if ids.count(i) > 1}
     assert not dup, f"duplicate case ids in suite {name}: {sorted(dup)}"
+    suite_cache.store(name, seed, tuple(cases))
     return tuple(cases)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from conformance import execution, options, packages, registry, runfolder, runner
 from conformance.devices import expand as expand_devices
-from conformance.errors import BackendUnavailable, UsageError
+from conformance.errors import UsageError
 from conformance.results import FAILING, ResultWriter, environment
 
 
@@ -235,19 +235,30 @@ class Interrupted(Exception):
 
 
 def cmd_list(args) -> int:
-    from cases import SUITES, get_suite
+    """Targets (conformance.probes: probed in worker processes, in parallel, then remembered
+    until anything installed changes) and suites (counted from the suite cache; built, the
+    first time, while the workers import)."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    print("backends:")
-    for name in registry.names():
-        try:
-            b = registry.get(name)
-            ref = " (reference)" if name == registry.REFERENCE else ""
-            print(f"  {name:<12} {b.version:<16} devices: {', '.join(b.devices())}{ref}")
-        except BackendUnavailable as exc:
-            print(f"  {name:<12} unavailable: {exc}")
+    from cases import SUITES, get_suite
+    from conformance import probes
+
+    with ThreadPoolExecutor(1) as counting:
+        counts = counting.submit(lambda: {name: len(get_suite(name)) for name in SUITES})
+        probed, when = probes.targets(fresh=args.fresh)
+        counts = counts.result()
+    stamp = "" if when is None else datetime.fromtimestamp(when, UTC).strftime(
+        " (as probed %Y-%m-%d %H:%M UTC; nothing installed has changed since; --fresh probes again)")
+    print(f"backends{stamp}:")
+    for name, info in probed.items():
+        if "reason" in info:
+            print(f"  {name:<16} unavailable: {info['reason']}")
+            continue
+        ref = " (reference)" if name == registry.REFERENCE else ""
+        print(f"  {name:<16} {info['version']:<16} devices: {', '.join(info['devices'])}{ref}")
     print("suites:")
     for name, (about, _) in SUITES.items():
-        print(f"  {name:<10} {len(get_suite(name)):>5} cases  {about}")
+        print(f"  {name:<11} {counts[name]:>6} cases  {about}")
     return 0
 
 
@@ -278,21 +289,20 @@ def cmd_show(args) -> int:
                      separators=(", ", ": ")))
     if case.note:
         print(f"note: {case.note}")
-    names = execution.available_here(args.backends)
-    results = runner.run([case], names)
-    for r in results:
-        print(f"  {r.backend:<11} {r.check:<15} {r.status:<17} {r.message[:160]}")
-        if r.diagnosis:
-            print(f"  {'':<11} diagnosis: {r.diagnosis}")
-    for r in results:  # one standalone script per target and check that calls the framework
-        if r.backend == registry.REFERENCE or r.check not in REPRODUCIBLE \
-                or r.status == "unsupported":
-            continue
-        print(f"\n# --- reproducer: {r.backend}, {r.check} ({r.status}) ---")
-        try:
-            print(registry.get(r.backend).reproducer(case, r.check))
-        except Exception as exc:  # e.g. Unsupported: the framework cannot express it
-            print(f"# {r.backend} cannot run this case natively: {exc}")
+    # in worker processes, as a run does: every target loads (each Keras one in a process of
+    # its own), the frameworks import in parallel, a crash costs one line
+    with execution.start(args.backends, isolate=True, jobs=1, timeout=300.0) as ex:
+        results = list(ex.run(list(runner.tasks([case], ex.backends))))
+        for r in results:
+            print(f"  {r.backend:<16} {r.check:<15} {r.status:<17} {r.message[:160]}")
+            if r.diagnosis:
+                print(f"  {'':<16} diagnosis: {r.diagnosis}")
+        for r in results:  # one standalone script per target and check that calls the framework
+            if r.backend == registry.REFERENCE or r.check not in REPRODUCIBLE \
+                    or r.status == "unsupported":
+                continue
+            print(f"\n# --- reproducer: {r.backend}, {r.check} ({r.status}) ---")
+            print(ex.reproducer(r.backend, case, r.check))
     return 0
 
 
@@ -460,6 +470,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="with --resume: compute crash and timeout records again")
     run.set_defaults(fn=cmd_run)
     lst = sub.add_parser("list", help="backends (available or why not) and suites")
+    lst.add_argument("--fresh", action="store_true",
+                     help="probe the targets again instead of using the remembered answer")
     lst.set_defaults(fn=cmd_list)
     show = sub.add_parser("show", help="a case's spec and each backend's outcome")
     show.add_argument("case_id")

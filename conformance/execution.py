@@ -62,6 +62,10 @@ class Execution:
     def run(self, tasks: list) -> Iterator[Result]:
         raise NotImplementedError
 
+    def reproducer(self, name: str, case, check: str) -> str:
+        """A target's standalone reproducer script for a case (where the target loads)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         pass
 
@@ -94,6 +98,9 @@ class Isolated(Execution):
     def run(self, tasks: list) -> Iterator[Result]:
         return self.pool.run(tasks)
 
+    def reproducer(self, name: str, case, check: str) -> str:
+        return self.pool.reproducer(name, case, check)
+
     def close(self) -> None:
         self.pool.close()
 
@@ -106,6 +113,12 @@ class InProcess(Execution):
         self.backends = available_here(backends_arg)
         self.info = {n: {"version": registry.get(n).version, "devices": registry.get(n).devices()}
                      for n in self.backends}
+
+    def reproducer(self, name: str, case, check: str) -> str:
+        try:
+            return registry.get(name).reproducer(case, check)
+        except Exception as exc:  # e.g. Unsupported: the framework cannot express it
+            return f"# {name} cannot run this case natively: {exc}"
 
     def run(self, tasks: list) -> Iterator[Result]:
         if self.jobs <= 1:

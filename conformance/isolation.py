@@ -62,6 +62,14 @@ def _worker_main(conn: Connection, stderr_path: str, extra: dict[str, str]) -> N
         if message[0] == "probe":  # which backends load here, their versions and devices
             conn.send(("probe", _probe(registry, message[1])))
             continue
+        if message[0] == "reproducer":  # (name, case, check) -> the script, or why there is none
+            _, name, case, check = message
+            try:
+                text = registry.get(name).reproducer(case, check)
+            except Exception as exc:  # e.g. Unsupported: the framework cannot express it
+                text = f"# {name} cannot run this case natively: {exc}"
+            conn.send(("reproducer", text))
+            continue
         index, task = message
         try:
             result = runner.run_check(*task)
@@ -171,22 +179,33 @@ class WorkerPool:
             self.own[name] = self._new()
         return self.own[name]
 
-    def _ask(self, worker: _Worker, names: list[str]) -> dict[str, dict]:
-        worker.conn.send(("probe", names))
+    def _answer(self, worker: _Worker, what: str):
         if not worker.conn.poll(self.timeout):
-            raise RuntimeError(f"worker did not answer the backend probe; stderr: {worker.tail()}")
+            raise RuntimeError(f"worker did not answer the {what}; stderr: {worker.tail()}")
         return worker.conn.recv()[1]
 
     def probe(self, names: list[str] | None = None) -> dict[str, dict]:
+        """Which targets load, with versions and devices. Every worker is asked before any
+        answer is read, so the frameworks import in parallel (the shared worker imports the
+        shared targets' frameworks while each Keras worker imports its own)."""
         from conformance import registry
 
         names = names or registry.names()
         shared = [n for n in names if not self._needs_own(n)]
-        info = self._ask(self.workers[0], shared) if shared else {}
-        for name in names:
-            if self._needs_own(name):
-                info |= self._ask(self._own(name), [name])
+        asked = [(self.workers[0], shared)] if shared else []
+        asked += [(self._own(n), [n]) for n in names if self._needs_own(n)]
+        for worker, which in asked:
+            worker.conn.send(("probe", which))
+        info: dict[str, dict] = {}
+        for worker, _ in asked:
+            info |= self._answer(worker, "backend probe")
         return {n: info[n] for n in names}
+
+    def reproducer(self, name: str, case, check: str) -> str:
+        """The target's standalone reproducer script, written where the target loads."""
+        worker = self._own(name) if self._needs_own(name) else self.workers[0]
+        worker.conn.send(("reproducer", name, case, check))
+        return self._answer(worker, "reproducer request")
 
     def close(self) -> None:
         for w in [*self.workers, *self.own.values()]:
