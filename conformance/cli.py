@@ -417,20 +417,20 @@ def cmd_bench(args) -> int:
     from conformance import bench
 
     what = [w.strip() for w in args.what.split(",") if w.strip()]
-    known = {"reference", "scaling", "textbook", "layers", "suite"}
+    known = {"reference", "scaling", "textbook", "layers", "startup", "suite"}
     if set(what) - known:
         raise UsageError(f"--what: {sorted(set(what) - known)} unknown; choose from {sorted(known)}")
-    backends = execution.available_here(args.backends)
+    backends = []
+    if "layers" in what:
+        backends = execution.available_here(args.backends)
+    elif "suite" in what:  # each target in its own run: every one that loads (probed apart)
+        from conformance import probes
+
+        backends = execution.asked_targets(args.backends) or [
+            n for n, info in probes.targets()[0].items() if "reason" not in info]
     out = Path(args.out) if args.out else None
-    result = bench.run(what, args.reps, backends, out)
+    result = bench.run(what, args.reps, backends, out, suite=args.suite or "smoke")
     print(bench.format_result(result))
-    if "suite" in what:
-        rows = bench.bench_suite(backends)
-        print(bench.format_suite(rows))
-        if out is not None:
-            data = json.loads((out / "perf.json").read_text())
-            data["suite"] = rows
-            (out / "perf.json").write_text(json.dumps(data, indent=2))
     if out is not None and (out / "results.jsonl").exists():  # a run folder: add the table
         from conformance.report import write_report
 
@@ -480,8 +480,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                       help="suites or case files to look in (default: every named suite)")
     show.set_defaults(fn=cmd_show)
     bench_p = sub.add_parser("bench", help="benchmarks: ratios against peers timed in the same run")
-    bench_p.add_argument("--what", default="reference,scaling,textbook,layers",
-                         help="comma-separated: reference, scaling, textbook, layers, suite")
+    bench_p.add_argument("--what", default="reference,scaling,textbook,layers,startup",
+                         help="comma-separated: reference, scaling, textbook, layers, startup, "
+                              "suite (the last runs a suite per target: minutes)")
+    bench_p.add_argument("--suite", default=None,
+                         help="the suite `--what suite` runs on each target (default smoke)")
     bench_p.add_argument("--reps", type=int, default=5, help="repetitions per timing (median)")
     bench_p.add_argument("--backends", default=None)
     bench_p.add_argument("--out", default=None, help="folder for perf.json (the report shows it)")
