@@ -93,10 +93,14 @@ def max_vjp(x, win, step, gy, gx):
 @numba.njit(inline="always")
 def _sum_along_first(src, dst, base, first, stop, step):
     """dst[o] = sum of src[base[o] + t * step] for t in [first[o], stop[o]), in float64, one
-    whole trailing slice at a time (contiguous: the compiler vectorises it)."""
+    whole trailing slice at a time (contiguous: the compiler vectorises it). The sum starts
+    from the first element, not from 0.0, so a window of -0.0 sums to -0.0."""
     for o in range(dst.shape[0]):
-        dst[o] = 0.0
-        for t in range(first[o], stop[o]):
+        head = base[o] + first[o] * step
+        for r in range(dst.shape[1]):
+            for c in range(dst.shape[2]):
+                dst[o, r, c] = src[head, r, c]
+        for t in range(first[o] + 1, stop[o]):
             i = base[o] + t * step
             for r in range(dst.shape[1]):
                 for c in range(dst.shape[2]):
@@ -127,8 +131,8 @@ def avg_forward(x, win, step, divisor, y):
         for od in range(y.shape[1]):
             for oh in range(y.shape[2]):
                 for ow in range(y.shape[3]):
-                    total = 0.0
-                    for tw in range(fw[ow], ew[ow]):
+                    total = columns[od, oh, bw[ow] + fw[ow] * sw]
+                    for tw in range(fw[ow] + 1, ew[ow]):
                         total += columns[od, oh, bw[ow] + tw * sw]
                     y[p, od, oh, ow] = total / divisor[od, oh, ow]
 

@@ -52,7 +52,9 @@ def test_compiled_and_numpy_loops_agree(ref, monkeypatch, case):
         c_idx, l_idx = _both(monkeypatch, lambda: ref.forward_with_indices(spec, x)[1])
         _same_bits(c_idx, l_idx)
     elif case.dtype != "float64":  # float64 sums in another order, rounded once: the same
-        _same_bits(compiled, loops)
+        # value (the sign of a zero sum is no rule of §3: the NumPy loops add the padding's
+        # +0.0, the compiled ones only in-bounds elements; avg is compared in ULPs anyway)
+        assert np.array_equal(compiled.astype(np.float64), loops.astype(np.float64), equal_nan=True)
     else:
         scale = np.abs(ref.forward(spec, np.abs(x)))
         assert (np.isnan(compiled) == np.isnan(loops)).all()
