@@ -22,70 +22,96 @@ def greater(v, best):
 
 
 @numba.njit(inline="always")
-def first_max(xf, shape, dims, od, oh, ow):
-    """(value, position) of the first maximum, in row-major window order, of window (od, oh, ow)
-    of one plane `xf` (flattened; `shape` its (height, width))."""
-    height, width = shape
-    bd, fd, ed, sd, bh, fh, eh, sh, bw, fw, ew, sw = dims
-    first_row = ((bd[od] + fd[od] * sd) * height + bh[oh] + fh[oh] * sh) * width + bw[ow]
-    arg = first_row + fw[ow] * sw
-    best = xf[arg]
-    for td in range(fd[od], ed[od]):
-        depth_row = (bd[od] + td * sd) * height + bh[oh]
-        for th in range(fh[oh], eh[oh]):
-            row = (depth_row + th * sh) * width + bw[ow]
-            for tw in range(fw[ow], ew[ow]):
-                v = xf[row + tw * sw]
-                if greater(v, best):
-                    best, arg = v, row + tw * sw
-    return best, arg
+def tie(v, b):
+    """v and b are equally large: equal (signed zeros included) or both NaN."""
+    return v == b or (v != v and b != b)
+
+
+@numba.njit(inline="always")
+def _first_max_along_first(src, pos, dst, dpos, base, first, stop, step):
+    """Over axis 0 of (A, B, C) arrays: dst[o] = the maximum of src[base[o] + t * step] for t in
+    [first[o], stop[o]), dpos[o] its plane position (from `pos`, or, where pos is None, src
+    being the plane itself: (i * B + r) * C + c). Among equally large elements the one at the
+    smallest plane position wins: in a window that is the first in row-major order, so
+    reducing one dim after another (in any order) picks DESIGN.md §3's element."""
+    rows, cols = src.shape[1], src.shape[2]
+    for o in range(dst.shape[0]):
+        head = base[o] + first[o] * step
+        for r in range(rows):
+            for c in range(cols):
+                dst[o, r, c] = src[head, r, c]
+                dpos[o, r, c] = pos[head, r, c] if pos is not None else (head * rows + r) * cols + c
+        for t in range(first[o] + 1, stop[o]):
+            i = base[o] + t * step
+            for r in range(rows):
+                for c in range(cols):
+                    v, b = src[i, r, c], dst[o, r, c]
+                    q = pos[i, r, c] if pos is not None else (i * rows + r) * cols + c
+                    if greater(v, b) or (tie(v, b) and q < dpos[o, r, c]):
+                        dst[o, r, c] = v
+                        dpos[o, r, c] = q
+
+
+@numba.njit(inline="always")
+def _plane_first_max(plane, win, step, out_shape):
+    """Values and plane positions (OD, OH, OW) of every window's first maximum in one plane:
+    reduced over depth, then height (whole contiguous rows, vectorised), then width."""
+    (bd, fd, ed), (bh, fh, eh), (bw, fw, ew), (sd, sh, sw) = win[0], win[1], win[2], step
+    depth, height, width = plane.shape
+    n_od, n_oh, n_ow = out_shape
+    cv = np.empty((n_od, n_oh, width), plane.dtype)  # reduced over depth and height
+    cp = np.empty((n_od, n_oh, width), np.int64)
+    if depth == 1 and n_od == 1:  # a 1-D or 2-D plane: nothing to reduce over depth
+        _first_max_along_first(plane[0].reshape((height, 1, width)), None,
+                               cv[0].reshape((n_oh, 1, width)), cp[0].reshape((n_oh, 1, width)),
+                               bh, fh, eh, sh)
+    else:
+        dv = np.empty((n_od, height, width), plane.dtype)  # reduced over depth
+        dp = np.empty((n_od, height, width), np.int64)
+        _first_max_along_first(plane, None, dv, dp, bd, fd, ed, sd)
+        for od in range(n_od):
+            _first_max_along_first(dv[od].reshape((height, 1, width)), dp[od].reshape((height, 1, width)),
+                                   cv[od].reshape((n_oh, 1, width)), cp[od].reshape((n_oh, 1, width)),
+                                   bh, fh, eh, sh)
+    values = np.empty(out_shape, plane.dtype)
+    positions = np.empty(out_shape, np.int64)
+    for od in range(n_od):
+        for oh in range(n_oh):
+            for ow in range(n_ow):
+                k = bw[ow] + fw[ow] * sw
+                best, arg = cv[od, oh, k], cp[od, oh, k]
+                for tw in range(fw[ow] + 1, ew[ow]):
+                    k = bw[ow] + tw * sw
+                    v, q = cv[od, oh, k], cp[od, oh, k]
+                    if greater(v, best) or (tie(v, best) and q < arg):
+                        best, arg = v, q
+                values[od, oh, ow], positions[od, oh, ow] = best, arg
+    return values, positions
 
 
 @_jit
 def max_forward(x, win, step, y):
-    """Each window's first maximum (values only: tracking the position costs twice the time)."""
-    (bd, fd, ed), (bh, fh, eh), (bw, fw, ew), (sd, sh, sw) = win[0], win[1], win[2], step
+    """Each window's first maximum."""
     for p in numba.prange(x.shape[0]):
-        for od in range(y.shape[1]):
-            for oh in range(y.shape[2]):
-                for ow in range(y.shape[3]):
-                    best = x[p, bd[od] + fd[od] * sd, bh[oh] + fh[oh] * sh, bw[ow] + fw[ow] * sw]
-                    for td in range(fd[od], ed[od]):
-                        i = bd[od] + td * sd
-                        for th in range(fh[oh], eh[oh]):
-                            j = bh[oh] + th * sh
-                            for tw in range(fw[ow], ew[ow]):
-                                v = x[p, i, j, bw[ow] + tw * sw]
-                                if greater(v, best):
-                                    best = v
-                    y[p, od, oh, ow] = best
+        y[p] = _plane_first_max(x[p], win, step, y.shape[1:])[0]
 
 
 @_jit
 def max_with_positions(x, win, step, y, idx):
     """Each window's first maximum and its position in the plane."""
-    (bd, fd, ed), (bh, fh, eh), (bw, fw, ew), (sd, sh, sw) = win[0], win[1], win[2], step
-    shape = (x.shape[2], x.shape[3])
     for p in numba.prange(x.shape[0]):
-        xf, dims = x[p].ravel(), (bd, fd, ed, sd, bh, fh, eh, sh, bw, fw, ew, sw)
-        for od in range(y.shape[1]):
-            for oh in range(y.shape[2]):
-                for ow in range(y.shape[3]):
-                    y[p, od, oh, ow], idx[p, od, oh, ow] = first_max(xf, shape, dims, od, oh, ow)
+        y[p], idx[p] = _plane_first_max(x[p], win, step, y.shape[1:])
 
 
 @_jit
 def max_vjp(x, win, step, gy, gx):
     """Each window's dy added (in float64) at its first maximum; stored once in gx's dtype."""
-    (bd, fd, ed), (bh, fh, eh), (bw, fw, ew), (sd, sh, sw) = win[0], win[1], win[2], step
-    shape = (x.shape[2], x.shape[3])
     for p in numba.prange(x.shape[0]):
-        xf, dims = x[p].ravel(), (bd, fd, ed, sd, bh, fh, eh, sh, bw, fw, ew, sw)
+        positions = _plane_first_max(x[p], win, step, gy.shape[1:])[1].ravel()
+        dy = gy[p].ravel()
         acc = np.zeros(gx.shape[1])
-        for od in range(gy.shape[1]):
-            for oh in range(gy.shape[2]):
-                for ow in range(gy.shape[3]):
-                    acc[first_max(xf, shape, dims, od, oh, ow)[1]] += np.float64(gy[p, od, oh, ow])
+        for o in range(positions.size):
+            acc[positions[o]] += np.float64(dy[o])
         for e in range(acc.size):
             gx[p, e] = acc[e]
 

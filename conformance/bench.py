@@ -53,6 +53,7 @@ REFERENCE_CASES = [  # (label, spec, shape, dtype, checks): issue 14's targets
      "float64", ("vjp",)),
 ]
 TARGETS = {"forward": 1.0, "vjp": 1.5}  # reference time / PyTorch time
+SETTLE = 0.2  # seconds for the other side's threads to go idle (libgomp spins ~0.1 s at most)
 
 
 LAYERS = [
@@ -66,16 +67,19 @@ LAYERS = [
 def paired_ratio(fn: Callable[[], object], peer: Callable[[], object],
                  reps: int) -> tuple[float, float, float]:
     """(ratio, fn seconds, peer seconds): the two timed in turn, rep after rep, so that a slow
-    spell of this shared machine slows both; the ratio of their medians. Each timed call
-    follows an untimed one of the same function: a framework's thread pool still spinning
-    after its call (OpenMP waits actively) would otherwise slow whichever call comes next."""
+    spell of this shared machine slows both; the ratio of their medians. Each side's turn
+    starts with a pause and two untimed calls, then times three: a framework's thread pool
+    still spinning after its turn (OpenMP waits actively) would slow the other side on a
+    machine with as many cores as threads, and the first calls after a pause run slower."""
     mine, theirs = [], []
     for _ in range(reps):
         for f, times in ((fn, mine), (peer, theirs)):
-            f()
-            start = time.perf_counter()
-            f()
-            times.append(time.perf_counter() - start)
+            time.sleep(SETTLE)
+            f(), f()
+            for _ in range(3):
+                start = time.perf_counter()
+                f()
+                times.append(time.perf_counter() - start)
     a, b = statistics.median(mine), statistics.median(theirs)
     return a / b, a, b
 
