@@ -1,23 +1,33 @@
 """The reference's normative window loops (DESIGN.md §3), compiled by numba when it is installed.
 
-These are DESIGN.md §3 written as the plain loops it describes — for every output, walk its
-window in row-major order over the in-bounds elements only — and compiled, so the reference is
-as fast as a framework's CPU kernel without becoming one: no vectorisation tricks, no framework.
-Values are read as float64 (int64 for integer max), sums are accumulated in float64 and rounded
-once by the caller; max keeps the first element that is greater, NaN above every number.
+DESIGN.md §3 reads every output's window over its in-bounds elements (padding is never read,
+so it never wins a max nor counts in a sum). A window is a product of per-dim ranges, so the
+compiled loops (backends/reference_kernels.py) reduce it one dim after the other — depth, then
+height over whole contiguous rows (which the compiler vectorises), then width — which is the
+same result as walking it in row-major order:
+- max keeps, among equally large elements (equal, signed zeros included, or both NaN), the one
+  at the smallest plane position, and within a window the row-major first element is the one at
+  the smallest plane position; NaN is above every number. Values are picked, never computed,
+  so they stay in the input's dtype (float16/bfloat16 read as float64, integers as int64).
+- avg sums in float64, starting from the window's first element, and rounds once (stored
+  directly in float32/float64; float16/bfloat16 rounded by the caller, round_from_float64).
+- gradients add dy (max: at the pick) or dy / divisor (avg) in a float64 buffer per plane,
+  stored once in the input's dtype.
 
-Every spec shape goes through one 3-D loop: a 1-D or 2-D plane is a 3-D one with leading spatial
+Every spec shape takes the same path: a 1-D or 2-D plane is a 3-D one with leading spatial
 dims of size 1, and a window along one dim is `base[o] + t * step` for t in [first[o], stop[o]):
 for kernel pooling base = o·s - lo, step = dilation, and [first, stop) the offsets that fall
-inside the input (padding is never read, so it never wins a max nor counts in a sum); for
-adaptive pooling base = the window's start, step 1, [0, length).
+inside the input; for adaptive pooling base = the window's start, step 1, [0, length).
 
-numba is optional (`pip install pooling-conformance[fast]`): without it `available()` is False
-and the reference runs its NumPy offset loops (backends/numpy.py), which stay the home of every
-variant. Compiled code is cached on disk (numba's `cache=True`, in `__pycache__` next to this
-file, or numba's user cache folder where that is read-only), so only the first process ever
-compiles; `conformance bench --what startup` measures a fresh process's first call. Outer loops
-run in parallel over (N, C) planes with numba's threads (as many as cores, like PyTorch's).
+numba is optional (`pip install pooling-conformance[fast]`, part of `[all]`): without it
+`available()` is False and the reference runs its NumPy offset loops (backends/numpy.py), which
+stay the home of every diagnosis variant; CONFORMANCE_NO_COMPILED=1 chooses them too.
+tests/test_reference_loops.py holds the two to each other, tests/test_reference_crosscheck.py
+each (in the CI leg where it is the one in use) to the definitional loops. Compiled code is
+cached on disk (numba's `cache=True`, in `__pycache__` next to the kernels, or numba's user cache
+folder where that is read-only), so only the first process compiles (about 15 s for the ten
+kernels this suite uses); `conformance bench --what startup` measures a fresh process's first
+call. Planes run in parallel with numba's threads (as many as cores, like PyTorch's).
 """
 
 from __future__ import annotations
