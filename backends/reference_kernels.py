@@ -1,7 +1,9 @@
 """The compiled loops of backends/reference_loops.py (which explains them), one per op and pass.
 
 Imported only where numba is installed, and only when the reference first computes; numba
-compiles each function once per argument dtype and caches the machine code on disk.
+compiles each function once per argument dtype and caches the machine code on disk. Every
+kernel takes the shared geometry first and then arrays whose first axis is the plane, so the
+caller can hand disjoint slices of planes to threads (the kernels release the GIL).
 
 `win[dim]` holds three rows over that dim's outputs o: base[o], first[o], stop[o]; window o reads
 base[o] + t * step[dim] for t in [first[o], stop[o]). Dims are (depth, height, width); x, y and
@@ -11,23 +13,23 @@ the gradients are (planes, depth, height, width), planes = N*C, or flattened per
 import numba
 import numpy as np
 
-_jit = numba.njit(parallel=True, cache=True, nogil=True, error_model="numpy")
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")  # nogil: planes run on threads
 
 
-@numba.njit(inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def greater(v, best):
     """v > best with NaN above every number and not above another NaN; one comparison in the
     common case (`v <= best` is false for v > best and whenever either is NaN)."""
     return not (v <= best) and best == best
 
 
-@numba.njit(inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def tie(v, b):
     """v and b are equally large: equal (signed zeros included) or both NaN."""
     return v == b or (v != v and b != b)
 
 
-@numba.njit(inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _first_max_along_first(src, pos, dst, dpos, base, first, stop, step):
     """Over axis 0 of (A, B, C) arrays: dst[o] = the maximum of src[base[o] + t * step] for t in
     [first[o], stop[o]), dpos[o] its plane position (from `pos`, or, where pos is None, src
@@ -52,7 +54,7 @@ def _first_max_along_first(src, pos, dst, dpos, base, first, stop, step):
                         dpos[o, r, c] = q
 
 
-@numba.njit(inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _plane_first_max(plane, win, step, out_shape):
     """Values and plane positions (OD, OH, OW) of every window's first maximum in one plane:
     reduced over depth, then height (whole contiguous rows, vectorised), then width."""
@@ -90,23 +92,23 @@ def _plane_first_max(plane, win, step, out_shape):
 
 
 @_jit
-def max_forward(x, win, step, y):
+def max_forward(win, step, x, y):
     """Each window's first maximum."""
-    for p in numba.prange(x.shape[0]):
+    for p in range(x.shape[0]):
         y[p] = _plane_first_max(x[p], win, step, y.shape[1:])[0]
 
 
 @_jit
-def max_with_positions(x, win, step, y, idx):
+def max_with_positions(win, step, x, y, idx):
     """Each window's first maximum and its position in the plane."""
-    for p in numba.prange(x.shape[0]):
+    for p in range(x.shape[0]):
         y[p], idx[p] = _plane_first_max(x[p], win, step, y.shape[1:])
 
 
 @_jit
-def max_vjp(x, win, step, gy, gx):
+def max_vjp(win, step, x, gy, gx):
     """Each window's dy added (in float64) at its first maximum; stored once in gx's dtype."""
-    for p in numba.prange(x.shape[0]):
+    for p in range(x.shape[0]):
         positions = _plane_first_max(x[p], win, step, gy.shape[1:])[1].ravel()
         dy = gy[p].ravel()
         acc = np.zeros(gx.shape[1])
@@ -116,7 +118,7 @@ def max_vjp(x, win, step, gy, gx):
             gx[p, e] = acc[e]
 
 
-@numba.njit(inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _sum_along_first(src, dst, base, first, stop, step):
     """dst[o] = sum of src[base[o] + t * step] for t in [first[o], stop[o]), in float64, one
     whole trailing slice at a time (contiguous: the compiler vectorises it). The sum starts
@@ -134,7 +136,7 @@ def _sum_along_first(src, dst, base, first, stop, step):
 
 
 @_jit
-def avg_forward(x, win, step, divisor, y):
+def avg_forward(win, step, divisor, x, y):
     """Each window's in-bounds sum in float64 over its divisor, stored once in y's dtype.
 
     A window is a product of per-dim ranges, so the sum runs one dim after the other: depth,
@@ -143,7 +145,7 @@ def avg_forward(x, win, step, divisor, y):
     """
     (bd, fd, ed), (bh, fh, eh), (bw, fw, ew), (sd, sh, sw) = win[0], win[1], win[2], step
     depth, height, width = x.shape[1], x.shape[2], x.shape[3]
-    for p in numba.prange(x.shape[0]):
+    for p in range(x.shape[0]):
         columns = np.empty((y.shape[1], y.shape[2], width))  # summed over depth and height
         if depth == 1 and y.shape[1] == 1:  # a 1-D or 2-D plane: nothing to sum over depth
             _sum_along_first(x[p, 0].reshape((height, 1, width)),
@@ -164,10 +166,10 @@ def avg_forward(x, win, step, divisor, y):
 
 
 @_jit
-def avg_vjp(win, step, divisor, gy, gx, height, width):
+def avg_vjp(win, step, divisor, height, width, gy, gx):
     """dy / divisor (float64) added to every in-bounds element; stored once in gx's dtype."""
     (bd, fd, ed), (bh, fh, eh), (bw, fw, ew), (sd, sh, sw) = win[0], win[1], win[2], step
-    for p in numba.prange(gy.shape[0]):
+    for p in range(gy.shape[0]):
         acc = np.zeros(gx.shape[1])
         for od in range(gy.shape[1]):
             for oh in range(gy.shape[2]):

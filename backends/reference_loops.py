@@ -27,12 +27,13 @@ each (in the CI leg where it is the one in use) to the definitional loops. Compi
 cached on disk (numba's `cache=True`, in `__pycache__` next to the kernels, or numba's user cache
 folder where that is read-only), so only the first process compiles (about 15 s for the ten
 kernels this suite uses); `conformance bench --what startup` measures a fresh process's first
-call. Planes run in parallel with numba's threads (as many as cores, like PyTorch's).
+call. Planes run on threads (as many as cores, like PyTorch's), each over its own run of planes.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 
 import numpy as np
@@ -50,16 +51,40 @@ def _kernels():
     return reference_kernels
 
 
-def match_threads(n: int) -> int:
-    """Run the compiled loops on n threads (at most numba's maximum, the core count); returns
-    the number used (0 where numba is missing)."""
-    kernels = _kernels()
-    if kernels is None:
-        return 0
-    import numba
+_THREADS = [len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1]
+PARALLEL_WORK = 1 << 16  # input elements below which one thread does it all (no hand-off cost)
 
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    return numba.get_num_threads()
+
+def match_threads(n: int) -> int:
+    """Run the compiled loops on n threads; returns the number used (0 where numba is missing)."""
+    if _kernels() is None:
+        return 0
+    _THREADS[0] = max(1, n)
+    _pool.cache_clear()
+    return _THREADS[0]
+
+
+@functools.cache
+def _pool():
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(_THREADS[0], thread_name_prefix="reference-loops")
+
+
+def _on_threads(kernel, shared: tuple, planes: tuple[np.ndarray, ...]) -> None:
+    """kernel(*shared, *planes) over disjoint runs of planes (the first axis of every array in
+    `planes`), one per thread; small inputs on this thread. numba's own parallel loops
+    (prange) would do the same but take twice as long to compile."""
+    count = planes[0].shape[0]
+    chunks = min(_THREADS[0], count) if planes[0].size >= PARALLEL_WORK else 1
+    if chunks <= 1:
+        kernel(*shared, *planes)
+        return
+    bounds = [count * i // chunks for i in range(chunks + 1)]
+    runs = [_pool().submit(kernel, *shared, *(a[lo:hi] for a in planes))
+            for lo, hi in itertools.pairwise(bounds)]
+    for run in runs:
+        run.result()
 
 
 def available() -> bool:
@@ -93,6 +118,8 @@ def _planes(a: np.ndarray, work=None) -> np.ndarray:
     """(N, C, *spatial) channels-first -> contiguous (N*C, D, H, W), in `work` if given."""
     spatial = a.shape[2:]
     shape = (a.shape[0] * a.shape[1], *(1,) * (3 - len(spatial)), *spatial)
+    if not a.flags.writeable:  # a read-only array is another type to numba: copy, not compile
+        a = np.array(a, dtype=work, order="C")
     return np.ascontiguousarray(a, dtype=work).reshape(shape)
 
 
@@ -111,8 +138,10 @@ def _store_dtype(dtype: np.dtype):
 
 
 def _divisor(divisor: np.ndarray, out: tuple[int, ...]) -> np.ndarray:
-    return np.ascontiguousarray(np.broadcast_to(divisor, (1, 1, *out)).reshape(
-        (*(1,) * (3 - len(out)), *out)), dtype=np.float64)
+    """A fresh writable float64 (D, H, W) array (a read-only view would be another type to
+    numba, and another compilation)."""
+    return np.array(np.broadcast_to(divisor, (1, 1, *out)).reshape((*(1,) * (3 - len(out)), *out)),
+                    dtype=np.float64, order="C")
 
 
 def _out_shape(xc: np.ndarray, geoms) -> tuple[int, ...]:
@@ -123,7 +152,7 @@ def max_forward(xc: np.ndarray, geoms) -> np.ndarray:
     """Channels-first max, in the read dtype (a pick is exact in any dtype)."""
     xs = _planes(xc, _read_dtype(xc.dtype))
     y = np.empty(_out_shape(xc, geoms), dtype=xs.dtype)
-    _kernels().max_forward(xs, *_windows(geoms), _planes(y))
+    _on_threads(_kernels().max_forward, _windows(geoms), (xs, _planes(y)))
     return y
 
 
@@ -132,16 +161,23 @@ def max_with_positions(xc: np.ndarray, geoms) -> tuple[np.ndarray, np.ndarray]:
     xs = _planes(xc, _read_dtype(xc.dtype))
     y = np.empty(_out_shape(xc, geoms), dtype=xs.dtype)
     idx = np.empty(y.shape, dtype=np.int64)
-    _kernels().max_with_positions(xs, *_windows(geoms), _planes(y), _planes(idx))
+    _on_threads(_kernels().max_with_positions, _windows(geoms), (xs, _planes(y), _planes(idx)))
     return y, idx
+
+
+def _require_output_shape(xc: np.ndarray, geoms, gy: np.ndarray) -> None:
+    """The loops index by gy's shape: another shape would read and write out of bounds."""
+    if gy.shape != _out_shape(xc, geoms):
+        raise ValueError(f"gy shape {gy.shape} != the output shape {_out_shape(xc, geoms)}")
 
 
 def max_vjp(xc: np.ndarray, geoms, gy: np.ndarray) -> np.ndarray:
     """Channels-first max gradient: each window's dy added at its first maximum."""
+    _require_output_shape(xc, geoms, gy)
     xs = _planes(xc, _read_dtype(xc.dtype))
     gx = np.empty(xc.shape, dtype=_store_dtype(xc.dtype))
-    _kernels().max_vjp(xs, *_windows(geoms), _planes(gy, _read_dtype(gy.dtype)),
-                       gx.reshape(xs.shape[0], -1))
+    _on_threads(_kernels().max_vjp, _windows(geoms),
+                (xs, _planes(gy, _read_dtype(gy.dtype)), gx.reshape(xs.shape[0], -1)))
     return gx
 
 
@@ -149,15 +185,48 @@ def avg_forward(xc: np.ndarray, geoms, divisor: np.ndarray) -> np.ndarray:
     """Channels-first average: the float64 sum over the divisor, stored in _store_dtype."""
     xs = _planes(xc, _read_dtype(xc.dtype))
     y = np.empty(_out_shape(xc, geoms), dtype=_store_dtype(xc.dtype))
-    _kernels().avg_forward(xs, *_windows(geoms), _divisor(divisor, y.shape[2:]), _planes(y))
+    _on_threads(_kernels().avg_forward, (*_windows(geoms), _divisor(divisor, y.shape[2:])),
+                (xs, _planes(y)))
     return y
 
 
 def avg_vjp(xc: np.ndarray, geoms, divisor: np.ndarray, gy: np.ndarray) -> np.ndarray:
     """Channels-first average gradient: dy / divisor to every in-bounds element."""
+    _require_output_shape(xc, geoms, gy)
     gx = np.empty(xc.shape, dtype=_store_dtype(xc.dtype))
     planes = _planes(gx)
-    _kernels().avg_vjp(*_windows(geoms), _divisor(divisor, gy.shape[2:]),
-                       _planes(gy, _read_dtype(gy.dtype)), gx.reshape(planes.shape[0], -1),
-                       *planes.shape[2:])
+    _on_threads(_kernels().avg_vjp, (*_windows(geoms), _divisor(divisor, gy.shape[2:]),
+                                     *planes.shape[2:]),
+                (_planes(gy, _read_dtype(gy.dtype)), gx.reshape(planes.shape[0], -1)))
     return gx
+
+
+def warm_up() -> bool:
+    """Compile every kernel for every dtype the reference reads (or load them from the on-disk
+    cache): what the first process on a fresh machine would otherwise do inside its first calls.
+    scripts/bootstrap.sh runs it once after installing. False where numba is missing."""
+    if not available():
+        return False
+    from conformance.spec import PoolSpec
+
+    spec = PoolSpec("max", 2, stride=1)
+    geoms = spec.geometry((1, 1, 3, 3))
+    for dtype in (np.float32, np.float64, np.int64):
+        x = np.arange(9, dtype=dtype).reshape(1, 1, 3, 3)
+        max_forward(x, geoms)
+        max_with_positions(x, geoms)
+        if dtype != np.int64:
+            gy = np.ones(spec.output_shape(x.shape), dtype=dtype)
+            max_vjp(x, geoms, gy)
+            avg_forward(x, geoms, np.ones(1))
+            avg_vjp(x, geoms, np.ones(1), gy)
+    return True
+
+
+if __name__ == "__main__":
+    import time
+
+    start = time.perf_counter()
+    done = warm_up()
+    print(f"reference loops: {'compiled or loaded' if done else 'numba missing: NumPy loops'} "
+          f"in {time.perf_counter() - start:.1f} s")
