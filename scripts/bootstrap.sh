@@ -18,3 +18,6 @@ if [[ ",$EXTRAS," == *",all,"* || ",$EXTRAS," == *",torch,"* ]] \
   "${pip[@]}" "$TORCH_PIN" || "${pip[@]}" --index-url https://download.pytorch.org/whl/cpu torch
 fi
 "${pip[@]}" -e ".[$EXTRAS]"
+# Compile the reference's loops once (numba caches them on disk; a no-op without numba), so
+# that the first run or test does not pay for it.
+"$VENV/bin/python" -m backends.reference_loops
