@@ -148,10 +148,8 @@ def _shard_of(cases: list, args) -> list:
     (every registered one when --backends is left out), so every machine cuts the same way."""
     from conformance import shard
 
-    which = shard.Shard.parse(args.shard)
-    args.shard = str(which)
     args.whole_suite = {"cases": len(cases), "cases_hash": runfolder.cases_hash(cases)}
-    return shard.select(cases, args.asked_backends or registry.names(), which)
+    return shard.select(cases, args.asked_backends or registry.names(), shard.Shard.parse(args.shard))
 
 
 def _run_in(out: Path, args, cases, jobs: int, previous: dict | None) -> int:
