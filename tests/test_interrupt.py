@@ -8,8 +8,18 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.fake_backends import environment
+
+
+def _signal_masks(pid: int) -> str:
+    """The run's blocked and ignored signals (Linux), for a failure message."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return ""
+    return " ".join(line for line in status if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
 
 
 def test_ctrl_c_leaves_a_resumable_folder(tmp_path):
@@ -25,9 +35,10 @@ def test_ctrl_c_leaves_a_resumable_folder(tmp_path):
             break
         time.sleep(0.05)
     assert proc.poll() is None, "the run ended before Ctrl-C"
+    masks = _signal_masks(proc.pid)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err[-2000:]
+    assert proc.returncode == 130, f"{masks}\n{err[-2000:]}"
     assert "Traceback" not in err, err[-2000:]
     assert "interrupted" in err and f"--resume {out}" in err
     assert json.loads((out / "environment.json").read_text())["partial"] is True

@@ -46,8 +46,18 @@ def test_suite_cache_rebuilds_an_unreadable_file_and_a_changed_source(cache_dir,
 
 def test_suite_cache_can_be_turned_off(cache_dir, monkeypatch):
     monkeypatch.setenv("CONFORMANCE_SUITE_CACHE", "0")
-    _build("seeds")
+    _build("smoke")
     assert not (cache_dir / "suites").exists()
+
+
+def test_hand_written_suites_are_built_every_time(cache_dir):
+    """Building the regressions suite fills its table of public links: never skipped."""
+    from cases.regressions import LINKS
+
+    LINKS.clear()
+    _build("regressions")
+    _build("regressions")
+    assert LINKS and not (cache_dir / "suites").exists()
 
 
 class _CountingPool:
