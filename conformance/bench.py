@@ -263,6 +263,7 @@ def format_suite(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+SHOW_CASE = "seed000-maxpool2d-3-default-stride"  # a seed example: small, in every installation
 FIRST_CALL = """
 import time
 start = time.perf_counter()
@@ -303,6 +304,14 @@ def bench_startup(reps: int) -> list[dict]:
     rows.append({"what": "conformance list (remembered probes, cached suites)", "seconds": listing,
                  "peer": f"importing {len(modules)} framework modules", "peer_seconds": frameworks,
                  "ratio": listing / frameworks, "target": 1.0})
+    fresh = median_wall([sys.executable, "-m", "conformance", "list", "--fresh"])
+    rows.append({"what": "conformance list --fresh (probing every target in worker processes)",
+                 "seconds": fresh, "peer": "importing the frameworks in one process",
+                 "peer_seconds": frameworks, "ratio": fresh / frameworks})
+    show = median_wall([sys.executable, "-m", "conformance", "show", SHOW_CASE])
+    rows.append({"what": f"conformance show {SHOW_CASE} (every target computes it)",
+                 "seconds": show, "peer": "importing the frameworks in one process",
+                 "peer_seconds": frameworks, "ratio": show / frameworks})
     rows.append({"what": "python -c 'import numpy' (process start)", "seconds": base})
 
     def first_call(env):
