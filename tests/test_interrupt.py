@@ -26,8 +26,16 @@ def test_ctrl_c_leaves_a_resumable_folder(tmp_path):
     out = tmp_path / "run"
     args = [sys.executable, "-m", "conformance", "run", "--suite", "default", "--backends",
             "fake-exact", "--out", str(out)]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, env=environment("fake-exact"))
+    # A run started from a shell script in the background inherits SIGINT *ignored* (so do
+    # nohup'ed and some CI runners' children), and Python then leaves it ignored; a terminal's
+    # Ctrl-C reaches a foreground run with SIGINT at its default. Start the run like that
+    # whatever launched this test (a handler set here is reset to the default across exec).
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True, env=environment("fake-exact"))
+    finally:
+        signal.signal(signal.SIGINT, before)
     results = out / "results.jsonl"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
