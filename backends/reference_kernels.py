@@ -16,20 +16,20 @@ import numpy as np
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")  # nogil: planes run on threads
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def greater(v, best):
     """v > best with NaN above every number and not above another NaN; one comparison in the
     common case (`v <= best` is false for v > best and whenever either is NaN)."""
     return not (v <= best) and best == best
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def tie(v, b):
     """v and b are equally large: equal (signed zeros included) or both NaN."""
     return v == b or (v != v and b != b)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def _first_max_along_first(src, pos, dst, dpos, base, first, stop, step):
     """Over axis 0 of (A, B, C) arrays: dst[o] = the maximum of src[base[o] + t * step] for t in
     [first[o], stop[o]), dpos[o] its plane position (from `pos`, or, where pos is None, src
@@ -54,7 +54,7 @@ def _first_max_along_first(src, pos, dst, dpos, base, first, stop, step):
                         dpos[o, r, c] = q
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def _plane_first_max(plane, win, step, out_shape):
     """Values and plane positions (OD, OH, OW) of every window's first maximum in one plane:
     reduced over depth, then height (whole contiguous rows, vectorised), then width."""
@@ -118,7 +118,7 @@ def max_vjp(win, step, x, gy, gx):
             gx[p, e] = acc[e]
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def _sum_along_first(src, dst, base, first, stop, step):
     """dst[o] = sum of src[base[o] + t * step] for t in [first[o], stop[o]), in float64, one
     whole trailing slice at a time (contiguous: the compiler vectorises it). The sum starts
