@@ -13,7 +13,7 @@ equal maxima the first in row-major window order wins, which also fixes the sign
 the reference; the runner computes them to say which rule a mismatching backend follows.
 
 Where numba is installed, the normative forward, gradient and indices run the compiled window
-loops of backends/reference_loops.py instead (the same semantics, 2-20x faster on real layer
+loops of backends/reference_loops.py instead (the same semantics, 4-20x faster on real layer
 shapes; tests/test_reference_loops.py holds the two together). These NumPy loops remain the
 fallback and compute every variant.
 """
