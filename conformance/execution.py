@@ -115,10 +115,9 @@ class InProcess(Execution):
                      for n in self.backends}
 
     def reproducer(self, name: str, case, check: str) -> str:
-        try:
-            return registry.get(name).reproducer(case, check)
-        except Exception as exc:  # e.g. Unsupported: the framework cannot express it
-            return f"# {name} cannot run this case natively: {exc}"
+        from conformance.reproducer import for_target
+
+        return for_target(name, case, check)
 
     def run(self, tasks: list) -> Iterator[Result]:
         if self.jobs <= 1:

@@ -63,12 +63,9 @@ def _worker_main(conn: Connection, stderr_path: str, extra: dict[str, str]) -> N
             conn.send(("probe", _probe(registry, message[1])))
             continue
         if message[0] == "reproducer":  # (name, case, check) -> the script, or why there is none
-            _, name, case, check = message
-            try:
-                text = registry.get(name).reproducer(case, check)
-            except Exception as exc:  # e.g. Unsupported: the framework cannot express it
-                text = f"# {name} cannot run this case natively: {exc}"
-            conn.send(("reproducer", text))
+            from conformance.reproducer import for_target
+
+            conn.send(("reproducer", for_target(*message[1:])))
             continue
         index, task = message
         try:

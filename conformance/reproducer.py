@@ -108,3 +108,14 @@ def script(backend, case, check: str) -> str:
         lines.append("# the stride argument is left out on purpose (default_stride check)")
     lines += ["", *backend._snippet(case.spec, x, check), _FOOTER.format(source=source)]
     return "\n".join(lines)
+
+
+def for_target(name: str, case, check: str) -> str:
+    """The target's reproducer script for a case, or a comment saying why there is none (run
+    where the target loads: a worker process, or this one without isolation)."""
+    from conformance import registry
+
+    try:
+        return registry.get(name).reproducer(case, check)
+    except Exception as exc:  # e.g. Unsupported: the framework cannot express it
+        return f"# {name} cannot run this case natively: {exc}"
