@@ -20,7 +20,6 @@ from pathlib import Path
 
 from conformance import cachedir
 
-ROOT = Path(__file__).resolve().parent.parent
 # The suites worth remembering: generated from covering arrays (seconds). The hand-written ones
 # build in milliseconds, and building them has effects a stored copy would skip (the
 # regressions suite fills cases.regressions.LINKS).
@@ -38,10 +37,7 @@ def source_key() -> str:
     import numpy as np
 
     digest = hashlib.sha256(f"{sys.version}|{np.__version__}|{ml_dtypes.__version__}".encode())
-    for sub, pattern in SOURCES:
-        for path in sorted((ROOT / sub).rglob(pattern)):
-            digest.update(str(path.relative_to(ROOT)).encode())
-            digest.update(path.read_bytes())
+    cachedir.hash_sources(digest, SOURCES)
     return digest.hexdigest()[:20]
 
 

@@ -14,3 +14,15 @@ def folder(*parts: str) -> Path:
         return Path(explicit, *parts)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base, "pooling-conformance", *parts)
+
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def hash_sources(digest, sources: tuple[tuple[str, str], ...]) -> None:
+    """Feed every project file matching (folder, glob pattern, recursive) — name and bytes — into
+    `digest`: a memo keyed by it goes stale the moment any of them is edited."""
+    for sub, pattern in sources:
+        for path in sorted((PROJECT / sub).rglob(pattern)):
+            digest.update(str(path.relative_to(PROJECT)).encode())
+            digest.update(path.read_bytes())

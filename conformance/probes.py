@@ -25,7 +25,6 @@ from conformance import cachedir
 # environment variables that change which targets load or which devices they see
 ENVIRONMENT = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
                "JAX_PLATFORMS", "KERAS_BACKEND", "CONFORMANCE_EXTRA_BACKENDS", "TF_CPP_MIN_LOG_LEVEL")
-PROJECT = Path(__file__).resolve().parent.parent
 
 
 def key() -> str:
@@ -35,9 +34,7 @@ def key() -> str:
     for name in ENVIRONMENT:
         digest.update(f"{name}={os.environ.get(name)}".encode())
     digest.update(str(any(Path("/dev").glob("nvidia[0-9]*"))).encode())
-    for sub in ("backends", "conformance"):
-        for path in sorted((PROJECT / sub).glob("*.py")):
-            digest.update(path.read_bytes())
+    cachedir.hash_sources(digest, (("backends", "*.py"), ("conformance", "*.py")))
     return digest.hexdigest()[:20]
 
 
