@@ -44,6 +44,7 @@ class Result:
     expected_from: str = "reference"  # reference | seed (hand-entered from a seed document)
     known: dict[str, str] | None = None  # the matching known-divergence entry (id, reason, link)
     note: str = ""
+    features: list[str] = field(default_factory=list)  # conformance.features: the map's rows
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -26,7 +26,10 @@ class Task(NamedTuple):
 
     def result(self, status: str, message: str = "", **fields: Any) -> Result:
         """The record of this task (the one place a Result is built)."""
+        from conformance.features import for_task
+
         case = self.case
+        fields.setdefault("features", for_task(case, self.check, self.device))
         return Result(case_id=case.id, suite=case.suite, spec=case.spec.to_json(),
                       input_shape=list(case.input_shape), dtype=case.dtype, family=case.family,
                       backend=self.backend, device=self.device, check=self.check,
