@@ -54,7 +54,7 @@ def verdict(bundle: Path, entry: dict) -> str:
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         return (f"{int(bad.sum())} of {bad.size} elements differ; first at {first}: "
-                f"got {actual[first]!r}, expected {expected[first]!r}")
+                f"got {actual[first]}, expected {expected[first]}")
     return "agrees"
 
 

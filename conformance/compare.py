@@ -76,13 +76,24 @@ def _compare(actual, expected, exact, scale):
         err = np.where(np.isfinite(a) & np.isfinite(e), np.abs(a - e), 0.0)
         classes = _same_class(a, e)
         err = np.where(classes, err, np.inf)
-        ulps = err / ulp(e, dname)
+        # ULPs at the scale the tolerance uses: the larger of |expected| and the scale (sums),
+        # or of |expected| and |actual| (selections): an expected 0 does not make an error of
+        # 2.4 into 1.7e45 ULPs of the smallest subnormal.
+        at = np.maximum(np.abs(e), np.abs(a)) if exact else np.abs(e)
+        if scale is not None:
+            at = np.maximum(at, np.abs(scale.astype(np.float64)))
+        ulps = err / ulp(np.where(np.isfinite(at), at, 0.0), dname)
         if exact:
             equal = ((a == e) & (np.signbit(a) == np.signbit(e))) | (np.isnan(a) & np.isnan(e))
             bad = ~equal
         else:
             bad = err > allowed_error(e, scale, dname)
     return bad, err, ulps
+
+
+def plain(value) -> str:
+    """A NumPy scalar as a reader writes it: 0.5, -inf, nan, 3 (not np.float32(0.5))."""
+    return str(np.asarray(value)[()])  # NumPy's shortest text for the value's own dtype
 
 
 def _result(bad, actual, expected, err, ulps) -> Comparison:
@@ -93,5 +104,5 @@ def _result(bad, actual, expected, err, ulps) -> Comparison:
         return Comparison("pass", max_abs, max_ulp)
     where = tuple(int(i) for i in np.argwhere(bad)[0])
     msg = (f"{count} of {bad.size} elements differ; first at {where}: "
-           f"got {actual[where]!r}, expected {expected[where]!r}")
+           f"got {plain(actual[where])}, expected {plain(expected[where])}")
     return Comparison("mismatch", max_abs, max_ulp, count, msg)
