@@ -380,6 +380,11 @@ def cmd_report(args) -> int:
             versions["version"] = ", ".join(seen)
             versions["devices"] = sorted(set(versions["devices"]) | set(info.get("devices", [])))
         merged_env["merged_from"].append(str(path.parent))
+        merged_env.setdefault("sources", []).append({  # the header lists every environment
+            "folder": str(path.parent), "python": env.get("python", ""),
+            "numpy": env.get("numpy", ""), "platform": env.get("platform", ""),
+            "targets": {n: b.get("version", "") for n, b in (env.get("backends") or {}).items()},
+            "frameworks": env.get("frameworks") or {}})
         if env.get("partial"):
             merged_env["partial"] = True
             merged_env["partial_sources"].append(str(path.parent))

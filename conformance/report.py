@@ -1,21 +1,32 @@
-"""Turning a run folder's results.jsonl into report.html, summary.csv, summary.md and junit.xml.
+"""Turning a run folder's results.jsonl into report.html, summary.csv, summary.md, summary.json
+and junit.xml.
 
 The HTML is one self-contained file (inline CSS and JS, a Content-Security-Policy that forbids
 loading anything, no external resource) rendered by Jinja2 with autoescaping, so case ids and
-framework messages always render as text. Public links are shown as text, not fetched.
+framework messages always render as text. Public links are links that open in a new tab with
+rel="noopener noreferrer"; nothing is fetched when the report opens.
+
+Layout, for a converter author who opens it to ask "where does my target disagree?": the verdict
+line, the compatibility map (conformance.compat), a status bar per target, the root causes, then
+the details. It scales to nightly runs: the case table is compact JSON rendered a page at a
+time by the report's script (100,000 results: a few MB, open in about a second), drill-downs are
+capped per root cause, and unsupported results are summarised by rule (conformance.reasons).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import pandas as pd
 
+from conformance import compat, features, reasons, summary
 from conformance.compare import TOLERANCE_ULPS
 from conformance.results import FAILING, STATUSES
 from conformance.runfolder import atomic_write, read_environment, read_records
@@ -24,12 +35,7 @@ _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("conformance", "templates"),
     autoescape=True, undefined=jinja2.StrictUndefined,
 )
-DRILL_LIMIT = 400  # drill-downs rendered (failing first); the table lists every result
-
-
-def _label(r: dict[str, Any]) -> str:
-    """The matrix column: backend with its version, so merged runs stay apart."""
-    return f"{r['backend']} {r.get('backend_version', '')}".strip()
+_label = compat.label_of  # backend with its version, so merged runs stay apart
 
 
 def matrix(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -51,7 +57,8 @@ def _tags(diagnosis: str | None) -> str:
 
 
 def digest(records: list[dict]) -> list[dict[str, Any]]:
-    """One row per root cause: a known entry, or (backend, check, status, diagnosis)."""
+    """One row per root cause: a known entry, or (backend, check, status, diagnosis). Each row
+    has an `id` (its anchor) and lists its records under `items` (not rendered)."""
     bad = [r for r in records if r["status"] not in ("pass", "unsupported")]
     groups: dict[tuple, list[dict]] = {}
     for r in bad:
@@ -64,14 +71,41 @@ def digest(records: list[dict]) -> list[dict[str, Any]]:
         first = items[0]
         tags = ", ".join(sorted({t for i in items for t in _tags(i.get("diagnosis")).split(", ") if t}))
         known = first.get("known") or {}
+        link = known.get("link", "")
         rows.append({
             "backend": label, "cause": cause, "tags": tags, "count": len(items),
             "status": first["status"], "checks": ", ".join(sorted({i["check"] for i in items})),
-            "reason": known.get("reason", ""), "link": known.get("link", ""),
-            "example": first["case_id"], "anchor": first["_anchor"], "message": first["message"][:300],
+            "reason": known.get("reason", ""), "link": link,
+            "link_url": link if _PUBLIC_URL.match(link) else "",
+            "example": first["case_id"], "anchor": first["_anchor"],
+            "message": clean(first["message"])[:300],
             "expected": first["status"] == "known_divergence",
+            "features": sorted({f for i in items for f in features.attribute(i)},
+                               key=features.ORDER.index),
+            "items": items,
         })
-    return sorted(rows, key=lambda r: (r["expected"], r["backend"], -r["count"]))
+    rows.sort(key=lambda r: (r["expected"], r["backend"], -r["count"]))
+    for i, row in enumerate(rows):
+        row["id"] = f"d{i}"
+    return rows
+
+
+_PUBLIC_URL = re.compile(r"https://[\w.-]+/[^\s<>\"']*$")  # only https links become links
+_NUMPY_SCALAR = re.compile(r"np\.(?:float|int|uint|bool|complex)\w*\(([^()]*)\)")
+
+
+def clean(text: str | None) -> str:
+    """Text for a reader: `np.float32(0.5)` (older records) as 0.5, None as nothing."""
+    return _NUMPY_SCALAR.sub(r"\1", text) if text else ""
+
+
+def number(value: Any) -> str:
+    """A measurement for a table cell: 3 significant digits, nothing for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:.3g}"
 
 
 def default_strides(records: list[dict]) -> list[dict[str, Any]]:
@@ -123,12 +157,20 @@ def mode_differences(records: list[dict]) -> dict[str, Any]:
     return {"rows": rows[:MODE_ROWS], "count": len(rows), "targets": frameworks}
 
 
-def _unsupported(df: pd.DataFrame) -> list[dict]:
-    uns = df[df["status"] == "unsupported"]
-    if uns.empty:
-        return []
-    counts = uns.groupby(["backend", "message"]).size().reset_index(name="count")
-    return counts.sort_values(["backend", "count"], ascending=[True, False]).to_dict("records")
+def unsupported_rules(records: list[dict]) -> list[dict[str, Any]]:
+    """Unsupported results by rule (conformance.reasons), with the targets each rule covers."""
+    by_message: dict[str, Counter] = {}
+    for r in records:
+        if r["status"] == "unsupported":
+            by_message.setdefault(r.get("message", ""), Counter())[r["backend"]] += 1
+    rows = reasons.group(Counter({m: sum(c.values()) for m, c in by_message.items()}))
+    for row in rows:
+        targets: Counter = Counter()
+        for message, counts in by_message.items():
+            if reasons.rule_key(message) == row["key"]:
+                targets.update(counts)
+        row["targets"] = ", ".join(f"{t} ({n:,})" for t, n in targets.most_common())
+    return rows
 
 
 def _padding_kind(spec: dict) -> str:
@@ -202,6 +244,75 @@ def _summary_md(env: dict, table: list[dict], dig: list[dict], stale: dict) -> s
     return "\n".join(lines) + "\n"
 
 
+DRILL_LIMIT = 400  # drill-downs rendered in all
+DRILL_PER_CAUSE = 3  # examples per root cause; its count says how many results it has
+PAGE_ROWS = 100  # case-table rows rendered at a time by the report's script
+
+
+def drill_downs(dig: list[dict]) -> list[dict]:
+    """The results shown in full: a few examples of each root cause, unexpected ones first."""
+    chosen = [r for row in dig for r in row["items"][:DRILL_PER_CAUSE]]
+    chosen.sort(key=lambda r: (r["status"] == "known_divergence", int(r["_anchor"][1:])))
+    chosen = chosen[:DRILL_LIMIT]
+    for r in chosen:
+        extra = r.get("extra") or {}
+        if extra.get("expected"):
+            extra["diff"] = [[_difference(a, e) for a, e in zip(ra, re_, strict=True)]
+                             for ra, re_ in zip(extra["actual"], extra["expected"], strict=True)]
+    return chosen
+
+
+def case_table(records: list[dict], drilled: set[str]) -> str:
+    """The case table as compact JSON for the report's script: repeated strings (targets,
+    checks, messages, cases) once in lookup lists, each result a short row of indices. Sorted
+    as a reader wants it: unexpected results first, then known divergences, passes, and the
+    unsupported last."""
+    lists: dict[str, dict[str, int]] = {k: {} for k in (
+        "label", "check", "status", "device", "text", "features")}
+    cases: dict[str, int] = {}
+    case_rows: list[list] = []
+    ops: dict[str, int] = {}
+    dtypes: dict[str, int] = {}
+    families: dict[str, int] = {}
+
+    def index(table: dict[str, int], value: str) -> int:
+        return table.setdefault(value, len(table))
+
+    rows = []
+    rank = {"failing": 0, "known": 1, "pass": 2, "unsupported": 3}
+    for r in sorted(records, key=lambda r: rank[summary.outcome_class(r["status"])]):
+        if r["case_id"] not in cases:
+            cases[r["case_id"]] = len(case_rows)
+            case_rows.append([r["case_id"], index(ops, r["_op"]), index(dtypes, r["dtype"]),
+                              index(families, r["family"]), r["_params"]])
+        rows.append([cases[r["case_id"]], index(lists["label"], r["_label"]),
+                     index(lists["check"], r["check"]), index(lists["status"], r["status"]),
+                     index(lists["device"], r["device"]), number(r.get("max_abs_err")),
+                     number(r.get("max_ulp_err")), r.get("mismatch_count") or 0,
+                     index(lists["text"], clean(r.get("diagnosis") or r.get("message"))[:160]),
+                     index(lists["features"], " ".join(r.get("features") or [])),
+                     int(r["_anchor"][1:]) if r["_anchor"] in drilled else -1])
+    data = {**{k: list(v) for k, v in lists.items()}, "op": list(ops), "dtype": list(dtypes),
+            "family": list(families), "cases": case_rows, "rows": rows, "page": PAGE_ROWS,
+            "labels": {f: features.LABELS[f] for f in features.ORDER}}
+    # inside <script type="application/json">: no "</script>", no HTML comment openers
+    return (json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def status_bars(records: list[dict], order: list[str]) -> list[dict[str, Any]]:
+    """Per target: its results split by outcome class, as percentages for a stacked bar."""
+    rows = []
+    for label, t in summary.by_target(records).items():
+        total = t["results"] or 1
+        rows.append({"label": label, "total": t["results"],
+                     "parts": [{"cls": c, "count": t["classes"][c],
+                                "pct": 100.0 * t["classes"][c] / total}
+                               for c in summary.CLASSES]})
+    rank = {label: i for i, label in enumerate(order)}
+    return sorted(rows, key=lambda r: rank.get(r["label"], -1))
+
+
 def write_report(folder: str | Path) -> str:
     """Write every report file of a run folder; return the terminal summary."""
     from conformance.known import unexercised
@@ -217,14 +328,13 @@ def write_report(folder: str | Path) -> str:
     stale = unexercised(records)
     _atomic(folder / "summary.md", _summary_md(env, table, dig, stale))
     write_junit(records, folder / "junit.xml")
-    drill = sorted((r for r in records if r["status"] not in ("pass", "unsupported")),
-                   key=lambda r: (r["status"] == "known_divergence", int(r["_anchor"][1:])))
-    drill = drill[:DRILL_LIMIT]
-    for r in drill:
-        extra = r.get("extra") or {}
-        if extra.get("expected"):
-            extra["diff"] = [[_difference(a, e) for a, e in zip(ra, re_, strict=True)]
-                             for ra, re_ in zip(extra["actual"], extra["expected"], strict=True)]
+    cause_of = {id(r): {"cause": row["cause"], "digest": row["id"], "example": row["anchor"]}
+                for row in dig for r in row["items"]}
+    cmap = compat.build(records, cause_of)
+    verdict = summary.verdict(records, dig, env)
+    _atomic(folder / "summary.json", json.dumps(summary.to_json(records, dig, env, cmap),
+                                                indent=1, sort_keys=True) + "\n")
+    drill = drill_downs(dig)
     notes = {}
     for r in records:
         if r.get("suite") == "seeds" and r.get("note"):
@@ -233,20 +343,31 @@ def write_report(folder: str | Path) -> str:
     perf = json.loads(perf_path.read_text()) if perf_path.exists() else {}
     script = _script()
     html = _ENV.get_template("report.html.j2").render(
-        script=script, script_hash=_csp_hash(script), perf=perf,
+        script=script, script_hash=_csp_hash(script), perf=perf, verdict=verdict, cmap=cmap,
+        states=compat.STATES, bars=status_bars(records, [c["label"] for c in cmap["columns"]]),
         default_strides=default_strides(records), modes=mode_differences(records),
-        env=env, matrix=table, statuses=STATUSES, digest=dig, rows=records, drill=drill,
-        unsupported=_unsupported(df) if not df.empty else [], tolerances=TOLERANCE_ULPS,
+        env=env, versions=_versions(env), matrix=table, statuses=STATUSES, digest=dig,
+        drill=drill, drill_limit=DRILL_LIMIT, drill_per_cause=DRILL_PER_CAUSE,
+        table_json=case_table(records, {r["_anchor"] for r in drill}),
+        unsupported=unsupported_rules(records), tolerances=TOLERANCE_ULPS,
         seed_notes=notes, stale=stale, total=len(records), failing=FAILING,
-        partial=env.get("partial", False), drill_limit=DRILL_LIMIT,
-        options={k: sorted({str(r.get(k, "")) for r in records})
-                 for k in ("_label", "status", "check", "_op", "dtype", "family")},
+        partial=env.get("partial", False), clean=clean, number=number,
+        filters=[("label", "target"), ("status", "status"), ("check", "check"), ("op", "op"),
+                 ("dtype", "dtype"), ("family", "family"), ("feature", "feature")],
     )
     _atomic(folder / "report.html", html)
-    text = flat[["backend", "check", "total", *STATUSES]].to_string(index=False) if not flat.empty else ""
-    for backend, ids in stale.items():
-        text += f"\nknown divergences of {backend} not exercised by this run: {', '.join(ids)}"
-    return text
+    return summary.terminal(records, verdict, stale, shutil.get_terminal_size((80, 24)).columns)
+
+
+def _versions(env: dict) -> list[dict[str, Any]]:
+    """The header's environment rows: one per source run of a merged report (each with the
+    versions it ran), or the run itself."""
+    sources = env.get("sources") or [{
+        "folder": env.get("run_id", ""), "python": env.get("python", ""),
+        "numpy": env.get("numpy", ""), "platform": env.get("platform", ""),
+        "targets": {name: b.get("version", "") for name, b in (env.get("backends") or {}).items()},
+        "frameworks": env.get("frameworks") or {}}]
+    return sources
 
 
 def _script() -> str:

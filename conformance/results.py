@@ -84,6 +84,26 @@ class ResultWriter:
         self.close()
 
 
+# Distributions whose versions decide results: every framework, runtime and converter a target
+# uses (a Keras target's numbers depend on its backend's version too), and the reference's own.
+FRAMEWORK_DISTRIBUTIONS = ("torch", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "keras",
+                           "flax", "onnx", "onnxruntime", "openvino", "ai-edge-litert",
+                           "ml_dtypes", "numba")
+
+
+def framework_versions() -> dict[str, str]:
+    """The installed versions of FRAMEWORK_DISTRIBUTIONS (metadata only: nothing is imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in FRAMEWORK_DISTRIBUTIONS:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
 def environment(backends: dict[str, dict[str, Any]], **extra: Any) -> dict[str, Any]:
     """What a run ran on: written beside results.jsonl as environment.json."""
     import numpy as np
@@ -93,6 +113,7 @@ def environment(backends: dict[str, dict[str, Any]], **extra: Any) -> dict[str, 
         "platform": platform.platform(),
         "host": platform.node(),
         "numpy": np.__version__,
+        "frameworks": framework_versions(),
         "backends": backends,
         **extra,
     }

@@ -1,0 +1,151 @@
+"""What a run comes to, in three forms: the verdict line, summary.json, the terminal summary.
+
+All three are computed from the records here, so the report's first line, a CI bot reading
+summary.json and the terminal agree. The terminal summary fits 80 columns (one line per target,
+counts by outcome class); the per-check breakdown is in summary.csv and summary.json.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+from typing import Any
+
+from conformance.compat import label_of
+from conformance.results import FAILING, STATUSES
+
+# The outcome classes the report colours by, in the order a reader cares about.
+CLASSES = ("failing", "known", "pass", "unsupported")
+FAILING_LISTED = 20  # failing results named on the terminal (all of them are in summary.json)
+
+
+def outcome_class(status: str) -> str:
+    if status in FAILING:
+        return "failing"
+    if status == "known_divergence":
+        return "known"
+    return "pass" if status == "pass" else "unsupported"
+
+
+def show_command(r: dict[str, Any]) -> str:
+    """The command that re-runs one result's case on its target, with a reproducer."""
+    return (f"conformance show {shlex.quote(r['case_id'])} --backends {shlex.quote(r['backend'])}"
+            f" --suite {shlex.quote(r.get('suite') or 'default')}")
+
+
+def by_target(records: list[dict]) -> dict[str, dict[str, Any]]:
+    """Per target label: identity, counts per status and class, and per check."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in records:
+        label = label_of(r)
+        t = out.setdefault(label, {"backend": r["backend"], "version": r.get("backend_version", ""),
+                                   "framework": r.get("framework", ""), "mode": r.get("mode", ""),
+                                   "results": 0, "statuses": Counter(), "classes": Counter(),
+                                   "checks": {}})
+        t["results"] += 1
+        t["statuses"][r["status"]] += 1
+        t["classes"][outcome_class(r["status"])] += 1
+        t["checks"].setdefault(r["check"], Counter())[r["status"]] += 1
+    return out
+
+
+def verdict(records: list[dict], digest_rows: list[dict], env: dict) -> dict[str, Any]:
+    """The one-line answer at the top of the report and the terminal."""
+    classes = Counter(outcome_class(r["status"]) for r in records)
+    failing = Counter(r["status"] for r in records if r["status"] in FAILING)
+    targets = {r["backend"] for r in records}
+    compared = len(records) - classes["unsupported"]
+    causes_failing = sum(1 for d in digest_rows if not d["expected"])
+    causes_known = sum(1 for d in digest_rows if d["expected"])
+    if not compared:
+        state, text = "nothing", (f"Nothing was compared: all {len(records):,} results are "
+                                  "unsupported by the targets asked.") if records else \
+            "Nothing was compared: the run has no results."
+    elif failing:
+        state = "fail"
+        detail = ", ".join(f"{s} {n:,}" for s, n in failing.most_common())
+        text = (f"FAIL: {sum(failing.values()):,} unexpected results ({detail}) in "
+                f"{causes_failing} root causes; {classes['known']:,} known divergences in "
+                f"{causes_known} root causes; {classes['pass']:,} pass, over {len(targets)} "
+                f"targets.")
+    else:
+        state = "ok"
+        text = (f"OK: every compared result agrees with the reference or matches a recorded "
+                f"divergence: {classes['pass']:,} pass, {classes['known']:,} known divergences in "
+                f"{causes_known} root causes, over {len(targets)} targets.")
+    if env.get("partial"):
+        text = "PARTIAL RUN. " + text
+    return {"state": state, "text": text, "results": len(records), "compared": compared,
+            "classes": {c: classes[c] for c in CLASSES}, "failing": dict(failing),
+            "root_causes": {"failing": causes_failing, "known": causes_known},
+            "partial": bool(env.get("partial"))}
+
+
+def failing_results(records: list[dict]) -> list[dict[str, Any]]:
+    return [{"case_id": r["case_id"], "backend": r["backend"], "check": r["check"],
+             "device": r["device"], "status": r["status"], "show": show_command(r)}
+            for r in records if r["status"] in FAILING]
+
+
+def to_json(records: list[dict], digest_rows: list[dict], env: dict,
+            cmap: dict[str, Any]) -> dict[str, Any]:
+    """summary.json: for dashboards and CI bots (counts, root causes, the map, what failed)."""
+    targets = by_target(records)
+    for label, t in targets.items():
+        t["statuses"] = {s: t["statuses"][s] for s in STATUSES if t["statuses"][s]}
+        t["classes"] = {c: t["classes"][c] for c in CLASSES}
+        t["checks"] = {check: {s: n for s, n in counts.items()} for check, counts in
+                       sorted(t["checks"].items())}
+        t["root_causes"] = [{k: d[k] for k in ("cause", "status", "count", "checks", "link",
+                                               "features", "example")}
+                            for d in digest_rows if d["backend"] == label]
+    return {
+        "run_id": env.get("run_id", ""), "suite": env.get("suite", ""),
+        "verdict": verdict(records, digest_rows, env), "targets": targets,
+        "map": {row["id"]: {col["label"]: cell.state for col, cell in
+                            zip(cmap["columns"], row["cells"], strict=True)}
+                for row in cmap["rows"]},
+        "failing": failing_results(records),
+    }
+
+
+def terminal(records: list[dict], verdict_: dict[str, Any], stale: dict[str, list[str]],
+             width: int = 80) -> str:
+    """The summary printed at the end of a run: one line per target, within `width` columns,
+    then the failing results (the first FAILING_LISTED) with the command to inspect one."""
+    targets = by_target(records)
+    name_w = max([len("target"), *(len(t["backend"]) for t in targets.values())])
+    numbers = ("results", "pass", "known", "failing", "unsupp.")
+    with_version = name_w + 1 + 12 + 9 * len(numbers) <= width  # else the version goes
+    lines = [f"{'target':<{name_w}}" + (f" {'version':<12}" if with_version else "")
+             + "".join(f"{n:>9}" for n in numbers)]
+    for t in targets.values():
+        values = [t["results"], *(t["classes"][c] for c in ("pass", "known", "failing",
+                                                               "unsupported"))]
+        lines.append(f"{t['backend']:<{name_w}}"
+                     + (f" {_cut(t['version'], 12):<12}" if with_version else "")
+                     + "".join(f"{v:>9,}" for v in values))
+    lines += _wrap(verdict_["text"], width)
+    failing = failing_results(records)
+    if failing:
+        lines.append(f"failing results ({len(failing)}; inspect one with the command shown):")
+        for f in failing[:FAILING_LISTED]:
+            lines += _wrap(f"  {f['status']}: {f['backend']} {f['check']} {f['case_id']}", width)
+            lines += _wrap(f"    {f['show']}", width)
+        if len(failing) > FAILING_LISTED:
+            lines.append(f"  ... {len(failing) - FAILING_LISTED} more in summary.json")
+    if stale:
+        lines += _wrap("known divergences not exercised by this run (their ids: summary.md, the "
+                       "report): " + ", ".join(f"{b} {len(ids)}" for b, ids in stale.items()), width)
+    return "\n".join(lines)
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width, break_on_hyphens=False, subsequent_indent="    ",
+                         break_long_words=True) or [""]
