@@ -162,6 +162,12 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
     backends, info = ex.backends, ex.info
     devices = expand_devices(args.device)
     tasks = list(runner.tasks(cases, backends, devices))
+    if not tasks:
+        raise UsageError(
+            f"nothing to compare: no task for suite {args.suite!r} on {', '.join(backends)}"
+            + (" (the reference alone runs only the cases with hand-worked values: --suite "
+               "seeds; name a target with --backends)" if backends == [registry.REFERENCE]
+               else ""))
     now = datetime.now(UTC).isoformat(timespec="seconds")
     env = environment(
         info,
@@ -222,7 +228,13 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
 
     print(write_report(out))
     print(f"results: {results_path}\nreport:  {out / 'report.html'}")
-    return 1 if failing else 0
+    if failing:
+        return 1
+    if not runfolder.compared_any(results_path):
+        print("conformance: nothing was compared: every result is unsupported by the targets "
+              "asked (exit status 2)", file=sys.stderr)
+        return 2
+    return 0
 
 
 REPRODUCIBLE = ("forward", "grad", "default_stride")  # checks a reproducer script replays

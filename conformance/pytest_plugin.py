@@ -202,7 +202,23 @@ def assert_parity(result) -> None:
         raise KnownDivergenceObserved(f"{where}: {result.message}")
     if result.status in ("pass", "fixed_divergence"):  # fixed: the strict xfail reports XPASS
         return
-    raise AssertionError(f"{where}: {result.status}: {result.message}")
+    pytest.fail(failure_message(result), pytrace=False)
+
+
+def failure_message(result) -> str:
+    """What a failing parity test says: the diagnosis first (which semantics the target
+    follows), then the comparison, then the command to inspect it; no traceback into this
+    plugin and no dump of the whole record."""
+    from conformance.report import clean
+    from conformance.summary import show_command
+
+    record = result.to_json() if hasattr(result, "to_json") else dict(result)
+    lines = [f"{result.case_id} on {result.backend} ({result.check}, {result.device}): "
+             f"{result.status}",
+             f"  diagnosis: {result.diagnosis or 'no alternative semantics of the reference matches'}",
+             f"  {clean(result.message)[:600]}",
+             f"  inspect: {show_command(record)}"]
+    return "\n".join(lines)
 
 
 __all__ = ["assert_parity"]

@@ -201,3 +201,8 @@ def is_partial(path: str) -> bool:
         return bool(read_environment(folder).get("partial"))
     except UsageError:
         return False
+
+
+def compared_any(path: Path) -> bool:
+    """Whether a results file holds a result that compared something (not `unsupported`)."""
+    return any(r["status"] != "unsupported" for r in read_records(path))

@@ -64,15 +64,14 @@ def verdict(records: list[dict], digest_rows: list[dict], env: dict) -> dict[str
     elif failing:
         state = "fail"
         detail = ", ".join(f"{s} {n:,}" for s, n in failing.most_common())
-        text = (f"FAIL: {sum(failing.values()):,} unexpected results ({detail}) in "
-                f"{causes_failing} root causes; {classes['known']:,} known divergences in "
-                f"{causes_known} root causes; {classes['pass']:,} pass, over {len(targets)} "
-                f"targets.")
+        text = (f"FAIL: {_count(sum(failing.values()), 'unexpected result')} ({detail}) in "
+                f"{_count(causes_failing, 'root cause')}; {_known(classes['known'], causes_known)}"
+                f"; {classes['pass']:,} pass, over {_count(len(targets), 'target')}.")
     else:
         state = "ok"
         text = (f"OK: every compared result agrees with the reference or matches a recorded "
-                f"divergence: {classes['pass']:,} pass, {classes['known']:,} known divergences in "
-                f"{causes_known} root causes, over {len(targets)} targets.")
+                f"divergence: {classes['pass']:,} pass, {_known(classes['known'], causes_known)}"
+                f", over {_count(len(targets), 'target')}.")
     if env.get("partial"):
         text = "PARTIAL RUN. " + text
     return {"state": state, "text": text, "results": len(records), "compared": compared,
@@ -130,14 +129,35 @@ def terminal(records: list[dict], verdict_: dict[str, Any], stale: dict[str, lis
     if failing:
         lines.append(f"failing results ({len(failing)}; inspect one with the command shown):")
         for f in failing[:FAILING_LISTED]:
-            lines += _wrap(f"  {f['status']}: {f['backend']} {f['check']} {f['case_id']}", width)
-            lines += _wrap(f"    {f['show']}", width)
+            lines.append(_cut(f"  {f['status']}: {f['backend']}, {f['check']} ({f['device']})", width))
+            lines += _shell_lines(f["show"], width)
         if len(failing) > FAILING_LISTED:
             lines.append(f"  ... {len(failing) - FAILING_LISTED} more in summary.json")
     if stale:
         lines += _wrap("known divergences not exercised by this run (their ids: summary.md, the "
                        "report): " + ", ".join(f"{b} {len(ids)}" for b, ids in stale.items()), width)
     return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _known(results: int, causes: int) -> str:
+    if not results:
+        return "no known divergence"
+    return f"{_count(results, 'known divergence')} in {_count(causes, 'root cause')}"
+
+
+def _shell_lines(command: str, width: int) -> list[str]:
+    """A command across lines with shell continuations, so it still pastes as one command."""
+    lines, current = [], "   "
+    for word in command.split(" "):
+        if len(current) + 1 + len(word) + 2 > width and current.strip():
+            lines.append(current + " \\")
+            current = "     "
+        current += " " + word
+    return [*lines, current]
 
 
 def _cut(text: str, n: int) -> str:

@@ -130,12 +130,20 @@ class ForwardOnlyBackend(NumpyBackend):
         return Backend._vjp(self, spec, x, gy, device)
 
 
+class NothingBackend(ExactBackend):
+    """Runs no check at all: every result is unsupported (a run with nothing to compare)."""
+
+    name = "fake-nothing"
+    checks = ("no-such-check",)
+
+
 # name -> "module:Class", for registry.register or CONFORMANCE_EXTRA_BACKENDS (subprocesses)
 FAKES = {
     "fake-exact": "tests.fake_backends:ExactBackend",
     "fake-cip-flipped": "tests.fake_backends:CipFlippedBackend",
     "fake-faulty": "tests.fake_backends:FaultyBackend",
     "fake-forward-only": "tests.fake_backends:ForwardOnlyBackend",
+    "fake-nothing": "tests.fake_backends:NothingBackend",
 }
 
 

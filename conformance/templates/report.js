@@ -118,11 +118,15 @@
   });
 
   // A link to a drill-down (digest example, map cell, table row) opens it.
-  function openTarget() {
-    var id = decodeURIComponent(location.hash.slice(1));
+  function open(id) {
     var el = id && document.getElementById(id);
     if (el && el.tagName === "DETAILS") { el.open = true; el.scrollIntoView(); }
   }
+  function openTarget() { open(decodeURIComponent(location.hash.slice(1))); }
+  document.addEventListener("click", function (ev) {  // also when the hash is already there
+    var a = ev.target.closest && ev.target.closest("a[href^='#']");
+    if (a) { open(a.getAttribute("href").slice(1)); }
+  });
   window.addEventListener("hashchange", openTarget);
   openTarget();
 
