@@ -18,7 +18,7 @@ from pathlib import Path
 from conformance import execution, options, packages, registry, runfolder, runner
 from conformance.devices import expand as expand_devices
 from conformance.errors import UsageError
-from conformance.results import FAILING, ResultWriter, environment
+from conformance.results import FAILING, ResultWriter, environment, versions_label
 
 
 def _suites(arg: str, seed: int = 0):
@@ -109,6 +109,8 @@ _jobs = _bounded(int, lambda v: v >= 1, "an integer, 1 or more worker processes"
 def cmd_run(args) -> int:
     if args.retry_crashed and not args.resume:
         raise UsageError("--retry-crashed goes with --resume RUN_DIR")
+    if args.versioned_out and args.resume:
+        raise UsageError("--versioned-out names a new run folder; --resume continues one")
     previous = _resume_settings(args) if args.resume else None
     if args.shard:  # a usage error before any suite is built
         from conformance.shard import Shard
@@ -132,6 +134,8 @@ def cmd_run(args) -> int:
     if args.shard:
         run_id += f"-shard{args.shard.replace('/', 'of')}"
     out = Path(args.resume or args.out or Path("reports") / run_id)
+    if args.versioned_out:  # e.g. reports/tox-jax-jax-0.4.30
+        out = out.with_name(f"{out.name}-{versions_label(args.asked_backends or registry.names())}")
     runfolder.prepare(out)
     with runfolder.owned(out):
         if not args.resume:
@@ -465,6 +469,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="sampling and input seed of the generated suites (default 0, the "
                           "published one: same ids and input bytes everywhere)")
     run.add_argument("--out", default=None, help="run folder (default: reports/<run-id>)")
+    run.add_argument("--versioned-out", action="store_true",
+                     help="append the versions of the targets' frameworks to the run folder's "
+                          "name (tox and CI runs of one environment with other pins then keep "
+                          "separate folders)")
     run.add_argument("--replace", action="store_true",
                      help="start afresh in an --out folder that holds another run's records")
     run.add_argument("--jobs", type=_jobs, default=1,

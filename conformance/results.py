@@ -84,24 +84,56 @@ class ResultWriter:
         self.close()
 
 
-# Distributions whose versions decide results: every framework, runtime and converter a target
-# uses (a Keras target's numbers depend on its backend's version too), and the reference's own.
-FRAMEWORK_DISTRIBUTIONS = ("torch", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "keras",
-                           "flax", "onnx", "onnxruntime", "openvino", "ai-edge-litert",
-                           "ml_dtypes", "numba")
+# Distributions whose versions decide results, per framework of the registry (a Keras target's
+# numbers depend on its backend's version too: see `versions_label`), and the reference's own.
+FRAMEWORK_DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "torch": ("torch",), "tensorflow": ("tensorflow", "tensorflow-cpu"), "jax": ("jax", "jaxlib"),
+    "keras": ("keras",), "flax": ("flax",), "onnxruntime": ("onnxruntime", "onnx"),
+    "openvino": ("openvino",), "litert": ("ai-edge-litert",), "numpy": ("ml_dtypes", "numba"),
+}
 
 
 def framework_versions() -> dict[str, str]:
-    """The installed versions of FRAMEWORK_DISTRIBUTIONS (metadata only: nothing is imported)."""
+    """Installed versions of FRAMEWORK_DISTRIBUTIONS (metadata only: nothing is imported)."""
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
-    for name in FRAMEWORK_DISTRIBUTIONS:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
+    for names in FRAMEWORK_DISTRIBUTIONS.values():
+        for name in names:
+            try:
+                found[name] = version(name)
+            except PackageNotFoundError:
+                continue
     return found
+
+
+def versions_label(targets: list[str]) -> str:
+    """A folder-name suffix naming the versions the targets' results depend on, e.g.
+    "jax-0.4.30" or "keras-3.15.1-jax-0.10.2": what `run --versioned-out` appends, so that
+    tox/CI runs of one environment with other pins land in folders of their own."""
+    from conformance.registry import TARGETS
+
+    installed = framework_versions()
+    frameworks: list[str] = []
+    for name in targets:
+        t = TARGETS.get(name)
+        if t is None or t.framework == "numpy":
+            continue
+        for fw in (t.framework, *(TARGETS[p].framework for p in t.inherits)):
+            if fw not in frameworks:
+                frameworks.append(fw)
+    parts = []
+    for fw in frameworks:
+        for dist in FRAMEWORK_DISTRIBUTIONS.get(fw, ())[:2 if fw == "tensorflow" else 1]:
+            if dist in installed:
+                parts.append(f"{dist.removesuffix('-cpu')}-{installed[dist]}")
+                break
+    if not parts:  # the reference alone
+        import numpy as np
+
+        parts.append(f"numpy-{np.__version__}")
+    label = "-".join(dict.fromkeys(parts))
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in label)
 
 
 def environment(backends: dict[str, dict[str, Any]], **extra: Any) -> dict[str, Any]:

@@ -53,3 +53,15 @@ def test_list_and_show():
     out = _run("show", "seed000-maxpool2d-3-default-stride", "--backends", "numpy")
     assert out.returncode == 0 and "default_stride" in out.stdout
     assert _run("show", "no-such-case").returncode == 2
+
+
+def test_versioned_out_names_the_folder_after_the_versions(tmp_path):
+    """tox/CI runs with other pins must not overwrite each other's folder (issue 15)."""
+    import numpy as np
+
+    out = subprocess.run([sys.executable, "-m", "conformance", "run", "--suite", "seeds",
+                          "--backends", "numpy", "--out", str(tmp_path / "tox-numpy"),
+                          "--versioned-out"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (tmp_path / f"tox-numpy-numpy-{np.__version__}" / "results.jsonl").exists()
+    assert not (tmp_path / "tox-numpy").exists()

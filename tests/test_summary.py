@@ -184,3 +184,29 @@ def test_report_text_is_clean(text, expected):
     from conformance.report import clean
 
     assert clean(text) == expected
+
+
+def test_a_merged_report_shows_every_version_of_a_framework(tmp_path):
+    """Two environments with other JAX versions: both versions in the header's environment
+    table (with each environment's framework versions) and as two columns of the map."""
+    old = write(tmp_path / "tox-jax-old", 240)
+    new = write(tmp_path / "tox-jax-new", 240)
+    for folder, version in ((old, "0.4.30"), (new, "0.10.2")):
+        env = json.loads((folder / "environment.json").read_text())
+        env["backends"]["jax"]["version"] = version
+        env["frameworks"] = {"jax": version, "numpy": "2.4"}
+        (folder / "environment.json").write_text(json.dumps(env))
+        lines = [json.loads(line) for line in (folder / "results.jsonl").open()]
+        for r in lines:
+            if r["backend"] == "jax":
+                r["backend_version"] = version
+        (folder / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    out = _run("report", str(old), str(new), "-o", str(tmp_path / "merged"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    html = (tmp_path / "merged" / "report.html").read_text()
+    environment_table = html[html.index('id="versions"'):]
+    assert "jax 0.4.30" in environment_table and "jax 0.10.2" in environment_table
+    assert str(old) in environment_table and str(new) in environment_table
+    data = json.loads((tmp_path / "merged" / "summary.json").read_text())
+    assert {"jax 0.4.30", "jax 0.10.2"} <= set(data["targets"])
+    assert {"jax 0.4.30", "jax 0.10.2"} <= set(next(iter(data["map"].values())))
