@@ -74,12 +74,16 @@ def test_cli_runs_a_case_file_and_rejects_a_bad_one(tmp_path):
     import subprocess
     import sys
 
+    from tests.fake_backends import environment
+
     good = tmp_path / "good.toml"
     good.write_text(GOOD_TOML)
+    # (the reference alone would compare nothing here: exit 2; a target that agrees: exit 0)
     out = subprocess.run([sys.executable, "-m", "conformance", "run", "--suite", str(good),
-                          "--backends", "numpy", "--no-isolate", "--out", str(tmp_path / "run")],
-                         capture_output=True, text=True, timeout=300)
+                          "--backends", "fake-exact", "--no-isolate", "--out", str(tmp_path / "run")],
+                         capture_output=True, text=True, timeout=300, env=environment("fake-exact"))
     assert out.returncode == 0, out.stderr[-1000:]
+    assert '"status": "pass"' in (tmp_path / "run" / "results.jsonl").read_text()
     bad = tmp_path / "bad.toml"
     bad.write_text(GOOD_TOML.replace('op = "avg"', "op = 3"))
     out = subprocess.run([sys.executable, "-m", "conformance", "run", "--suite", str(bad),
