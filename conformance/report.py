@@ -223,13 +223,37 @@ def write_junit(records: list[dict], path: Path) -> None:
     tmp.replace(path)
 
 
-def _summary_md(env: dict, table: list[dict], dig: list[dict], stale: dict) -> str:
+MD_STATE = {"agrees": "✓", "diverges": "≠", "unexpected": "✗ **fails**", "not_expressible": "n/e",
+            "untested": ""}  # the map in summary.md (a CI step summary has no colours)
+
+
+def _short(column: dict, columns: list[dict]) -> str:
+    """A map column's name in Markdown: the target, with its version only where two differ."""
+    twins = sum(c["backend"] == column["backend"] for c in columns)
+    return column["label"] if twins > 1 else column["backend"]
+
+
+def _summary_md(env: dict, table: list[dict], dig: list[dict], stale: dict,
+                verdict: dict | None = None, cmap: dict | None = None) -> str:
     lines = [f"# Pooling conformance: {_md(env.get('run_id', ''))}", "",
-             f"Suite {_md(env.get('suite', ''))}, {sum(r['total'] for r in table)} results.", "",
-             "| backend | check | total | " + " | ".join(STATUSES) + " |",
-             "|---|---|---|" + "---|" * len(STATUSES)]
+             f"Suite {_md(env.get('suite', ''))}, {sum(r['total'] for r in table)} results.", ""]
     if env.get("partial"):
         lines[1:1] = ["", "**PARTIAL RUN**: only the results written before the run stopped."]
+    if verdict:
+        lines += [f"**{_md(verdict['text'])}**", ""]
+    if cmap and cmap["rows"]:
+        lines += ["## Compatibility map", "",
+                  "✓ agrees, ≠ diverges for a recorded reason, ✗ fails, n/e not expressible", "",
+                  "| feature | " + " | ".join(_md(_short(c, cmap["columns"])) for c in cmap["columns"])
+                  + " |",
+                  "|---|" + "---|" * len(cmap["columns"])]
+        for row in cmap["rows"]:
+            lines.append(f"| {_md(row['label'])} | "
+                         + " | ".join(MD_STATE[c.state] for c in row["cells"]) + " |")
+        lines.append("")
+    lines += ["## Results per check", "",
+              "| backend | check | total | " + " | ".join(STATUSES) + " |",
+              "|---|---|---|" + "---|" * len(STATUSES)]
     for r in table:
         lines.append(f"| {_md(r['backend'])} | {_md(r['check'])} | {r['total']} | "
                      + " | ".join(str(r[s]) for s in STATUSES) + " |")
@@ -326,12 +350,12 @@ def write_report(folder: str | Path) -> str:
     _atomic(folder / "summary.csv", flat.to_csv(index=False))
     dig = digest(records)
     stale = unexercised(records)
-    _atomic(folder / "summary.md", _summary_md(env, table, dig, stale))
     write_junit(records, folder / "junit.xml")
     cause_of = {id(r): {"cause": row["cause"], "digest": row["id"], "example": row["anchor"]}
                 for row in dig for r in row["items"]}
     cmap = compat.build(records, cause_of)
     verdict = summary.verdict(records, dig, env)
+    _atomic(folder / "summary.md", _summary_md(env, table, dig, stale, verdict, cmap))
     _atomic(folder / "summary.json", json.dumps(summary.to_json(records, dig, env, cmap),
                                                 indent=1, sort_keys=True) + "\n")
     drill = drill_downs(dig)

@@ -64,6 +64,10 @@ def test_exit_1_lists_the_failing_results_with_a_show_command_in_80_columns(tmp_
     causes = target["root_causes"]
     assert causes and all(c["status"] == "mismatch" for c in causes)
     assert data["map"]["padding_in_divisor"][next(iter(data["targets"]))] == "unexpected"
+    md = (tmp_path / "run" / "summary.md").read_text()  # the CI step summary: verdict and map
+    assert "**FAIL: " in md and "## Compatibility map" in md
+    row = next(line for line in md.splitlines() if line.startswith("| padding in the average"))
+    assert "✗ **fails**" in row
 
 
 def test_the_terminal_summary_fits_80_columns_at_any_scale(tmp_path):
