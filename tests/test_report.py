@@ -55,7 +55,7 @@ def test_report_is_self_contained(hostile_run):
 
 
 def test_every_report_file_is_written(hostile_run):
-    for name in ("report.html", "summary.csv", "summary.md", "junit.xml"):
+    for name in ("report.html", "summary.csv", "summary.md", "summary.json", "junit.xml"):
         assert (hostile_run / name).stat().st_size > 0
     junit = (hostile_run / "junit.xml").read_text()
     assert 'failures="1"' in junit and "&lt;script&gt;" in junit
