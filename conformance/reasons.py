@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import cache
+from functools import cache, lru_cache
 
 _TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*[A-Za-z0-9_]|[A-Za-z0-9_]|[^A-Za-z0-9_]+")
 KEY_CHARS = 120  # a rule is decided by its reason's first line, up to this many characters
@@ -44,6 +44,7 @@ _FRAMEWORK_PARTICULARS = (
 )
 
 
+@lru_cache(maxsize=8192)  # a run repeats a few hundred reasons over thousands of results
 def rule_key(message: str) -> str:
     """The rule a reason belongs to (its particulars replaced by their kind)."""
     vocab = _vocabulary()

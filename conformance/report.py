@@ -159,17 +159,16 @@ def mode_differences(records: list[dict]) -> dict[str, Any]:
 
 def unsupported_rules(records: list[dict]) -> list[dict[str, Any]]:
     """Unsupported results by rule (conformance.reasons), with the targets each rule covers."""
-    by_message: dict[str, Counter] = {}
+    messages: Counter = Counter()
+    targets: dict[str, Counter] = {}  # rule key -> results per target
     for r in records:
         if r["status"] == "unsupported":
-            by_message.setdefault(r.get("message", ""), Counter())[r["backend"]] += 1
-    rows = reasons.group(Counter({m: sum(c.values()) for m, c in by_message.items()}))
+            message = r.get("message", "")
+            messages[message] += 1
+            targets.setdefault(reasons.rule_key(message), Counter())[r["backend"]] += 1
+    rows = reasons.group(messages)
     for row in rows:
-        targets: Counter = Counter()
-        for message, counts in by_message.items():
-            if reasons.rule_key(message) == row["key"]:
-                targets.update(counts)
-        row["targets"] = ", ".join(f"{t} ({n:,})" for t, n in targets.most_common())
+        row["targets"] = ", ".join(f"{t} ({n:,})" for t, n in targets[row["key"]].most_common())
     return rows
 
 
@@ -356,7 +355,7 @@ def write_report(folder: str | Path) -> str:
     cmap = compat.build(records, cause_of)
     verdict = summary.verdict(records, dig, env)
     _atomic(folder / "summary.md", _summary_md(env, table, dig, stale, verdict, cmap))
-    _atomic(folder / "summary.json", json.dumps(summary.to_json(records, dig, env, cmap),
+    _atomic(folder / "summary.json", json.dumps(summary.to_json(records, dig, cmap, verdict, env),
                                                 indent=1, sort_keys=True) + "\n")
     drill = drill_downs(dig)
     notes = {}

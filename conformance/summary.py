@@ -86,8 +86,8 @@ def failing_results(records: list[dict]) -> list[dict[str, Any]]:
             for r in records if r["status"] in FAILING]
 
 
-def to_json(records: list[dict], digest_rows: list[dict], env: dict,
-            cmap: dict[str, Any]) -> dict[str, Any]:
+def to_json(records: list[dict], digest_rows: list[dict], cmap: dict[str, Any],
+            verdict_: dict[str, Any], env: dict) -> dict[str, Any]:
     """summary.json: for dashboards and CI bots (counts, root causes, the map, what failed)."""
     targets = by_target(records)
     for label, t in targets.items():
@@ -100,7 +100,7 @@ def to_json(records: list[dict], digest_rows: list[dict], env: dict,
                             for d in digest_rows if d["backend"] == label]
     return {
         "run_id": env.get("run_id", ""), "suite": env.get("suite", ""),
-        "verdict": verdict(records, digest_rows, env), "targets": targets,
+        "verdict": verdict_, "targets": targets,
         "map": {row["id"]: {col["label"]: cell.state for col, cell in
                             zip(cmap["columns"], row["cells"], strict=True)}
                 for row in cmap["rows"]},
