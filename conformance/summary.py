@@ -8,6 +8,7 @@ counts by outcome class); the per-check breakdown is in summary.csv and summary.
 from __future__ import annotations
 
 import shlex
+import textwrap
 from collections import Counter
 from typing import Any
 
@@ -93,8 +94,7 @@ def to_json(records: list[dict], digest_rows: list[dict], cmap: dict[str, Any],
     for label, t in targets.items():
         t["statuses"] = {s: t["statuses"][s] for s in STATUSES if t["statuses"][s]}
         t["classes"] = {c: t["classes"][c] for c in CLASSES}
-        t["checks"] = {check: {s: n for s, n in counts.items()} for check, counts in
-                       sorted(t["checks"].items())}
+        t["checks"] = {check: dict(counts) for check, counts in sorted(t["checks"].items())}
         t["root_causes"] = [{k: d[k] for k in ("cause", "status", "count", "checks", "link",
                                                "features", "example")}
                             for d in digest_rows if d["backend"] == label]
@@ -165,7 +165,5 @@ def _cut(text: str, n: int) -> str:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    import textwrap
-
     return textwrap.wrap(text, width, break_on_hyphens=False, subsequent_indent="    ",
                          break_long_words=True) or [""]
