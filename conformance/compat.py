@@ -98,7 +98,7 @@ def build(records: list[dict], cause_of: dict[int, dict[str, Any]]) -> dict[str,
                 cell.passed += status == "pass"
         if status in ("pass", "unsupported"):
             continue
-        for f in features.attribute(r):
+        for f in features.attributed(r):
             exercised.add(f)
             cell = cells.setdefault((f, label), Cell())
             cell.failing += status in FAILING

@@ -202,3 +202,11 @@ def attribute(record: dict[str, Any]) -> list[str]:
     if len(mine) == 1:
         return mine
     return [UNATTRIBUTED] if mine else [BASELINE]
+
+
+def attributed(record: dict[str, Any]) -> list[str]:
+    """`attribute`, computed once per record (kept in its "_attributed" key): the report's digest
+    and map both ask for every diverging record."""
+    if "_attributed" not in record:
+        record["_attributed"] = attribute(record)
+    return record["_attributed"]

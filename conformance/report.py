@@ -80,7 +80,7 @@ def digest(records: list[dict]) -> list[dict[str, Any]]:
             "example": first["case_id"], "anchor": first["_anchor"],
             "message": clean(first["message"])[:300],
             "expected": first["status"] == "known_divergence",
-            "features": sorted({f for i in items for f in features.attribute(i)},
+            "features": sorted({f for i in items for f in features.attributed(i)},
                                key=features.ORDER.index),
             "items": items,
         })
