@@ -212,7 +212,7 @@ def failure_message(result) -> str:
     from conformance.report import clean
     from conformance.summary import show_command
 
-    record = result.to_json() if hasattr(result, "to_json") else dict(result)
+    record = {"case_id": result.case_id, "backend": result.backend, "suite": result.suite}
     lines = [f"{result.case_id} on {result.backend} ({result.check}, {result.device}): "
              f"{result.status}",
              f"  diagnosis: {result.diagnosis or 'no alternative semantics of the reference matches'}",

@@ -124,7 +124,7 @@ def versions_label(targets: list[str]) -> str:
                 frameworks.append(fw)
     parts = []
     for fw in frameworks:
-        for dist in FRAMEWORK_DISTRIBUTIONS.get(fw, ())[:2 if fw == "tensorflow" else 1]:
+        for dist in FRAMEWORK_DISTRIBUTIONS.get(fw, ()):  # the first installed: the framework
             if dist in installed:
                 parts.append(f"{dist.removesuffix('-cpu')}-{installed[dist]}")
                 break
