@@ -323,10 +323,11 @@ def case_table(records: list[dict], drilled: set[str]) -> str:
             .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def status_bars(records: list[dict], order: list[str]) -> list[dict[str, Any]]:
-    """Per target: its results split by outcome class, as percentages for a stacked bar."""
+def status_bars(targets: dict[str, dict[str, Any]], order: list[str]) -> list[dict[str, Any]]:
+    """Per target (`summary.by_target`): its results split by outcome class, as percentages
+    for a stacked bar."""
     rows = []
-    for label, t in summary.by_target(records).items():
+    for label, t in targets.items():
         total = t["results"] or 1
         rows.append({"label": label, "total": t["results"],
                      "parts": [{"cls": c, "count": t["classes"][c],
@@ -354,8 +355,9 @@ def write_report(folder: str | Path) -> str:
                 for row in dig for r in row["items"]}
     cmap = compat.build(records, cause_of)
     verdict = summary.verdict(records, dig, env)
+    targets = summary.by_target(records)  # one pass: the bars, summary.json, the terminal
     _atomic(folder / "summary.md", _summary_md(env, table, dig, stale, verdict, cmap))
-    _atomic(folder / "summary.json", json.dumps(summary.to_json(records, dig, cmap, verdict, env),
+    _atomic(folder / "summary.json", json.dumps(summary.to_json(records, targets, dig, cmap, verdict, env),
                                                 indent=1, sort_keys=True) + "\n")
     drill = drill_downs(dig)
     notes = {}
@@ -367,7 +369,7 @@ def write_report(folder: str | Path) -> str:
     script = _script()
     html = _ENV.get_template("report.html.j2").render(
         script=script, script_hash=_csp_hash(script), perf=perf, verdict=verdict, cmap=cmap,
-        states=compat.STATES, bars=status_bars(records, [c["label"] for c in cmap["columns"]]),
+        states=compat.STATES, bars=status_bars(targets, [c["label"] for c in cmap["columns"]]),
         default_strides=default_strides(records), modes=mode_differences(records),
         env=env, versions=_versions(env), matrix=table, statuses=STATUSES, digest=dig,
         drill=drill, drill_limit=DRILL_LIMIT, drill_per_cause=DRILL_PER_CAUSE,
@@ -379,7 +381,8 @@ def write_report(folder: str | Path) -> str:
                  ("dtype", "dtype"), ("family", "family"), ("feature", "feature")],
     )
     _atomic(folder / "report.html", html)
-    return summary.terminal(records, verdict, stale, shutil.get_terminal_size((80, 24)).columns)
+    return summary.terminal(records, targets, verdict, stale,
+                            shutil.get_terminal_size((80, 24)).columns)
 
 
 def _versions(env: dict) -> list[dict[str, Any]]:

@@ -87,17 +87,18 @@ def failing_results(records: list[dict]) -> list[dict[str, Any]]:
             for r in records if r["status"] in FAILING]
 
 
-def to_json(records: list[dict], digest_rows: list[dict], cmap: dict[str, Any],
-            verdict_: dict[str, Any], env: dict) -> dict[str, Any]:
-    """summary.json: for dashboards and CI bots (counts, root causes, the map, what failed)."""
-    targets = by_target(records)
-    for label, t in targets.items():
-        t["statuses"] = {s: t["statuses"][s] for s in STATUSES if t["statuses"][s]}
-        t["classes"] = {c: t["classes"][c] for c in CLASSES}
-        t["checks"] = {check: dict(counts) for check, counts in sorted(t["checks"].items())}
-        t["root_causes"] = [{k: d[k] for k in ("cause", "status", "count", "checks", "link",
-                                               "features", "example")}
-                            for d in digest_rows if d["backend"] == label]
+def to_json(records: list[dict], targets: dict[str, dict[str, Any]], digest_rows: list[dict],
+            cmap: dict[str, Any], verdict_: dict[str, Any], env: dict) -> dict[str, Any]:
+    """summary.json: for dashboards and CI bots (counts, root causes, the map, what failed).
+    `targets` is `by_target(records)` (left as it is)."""
+    targets = {label: {
+        **t, "statuses": {s: t["statuses"][s] for s in STATUSES if t["statuses"][s]},
+        "classes": {c: t["classes"][c] for c in CLASSES},
+        "checks": {check: dict(counts) for check, counts in sorted(t["checks"].items())},
+        "root_causes": [{k: d[k] for k in ("cause", "status", "count", "checks", "link",
+                                           "features", "example")}
+                        for d in digest_rows if d["backend"] == label],
+    } for label, t in targets.items()}
     return {
         "run_id": env.get("run_id", ""), "suite": env.get("suite", ""),
         "verdict": verdict_, "targets": targets,
@@ -108,11 +109,11 @@ def to_json(records: list[dict], digest_rows: list[dict], cmap: dict[str, Any],
     }
 
 
-def terminal(records: list[dict], verdict_: dict[str, Any], stale: dict[str, list[str]],
-             width: int = 80) -> str:
+def terminal(records: list[dict], targets: dict[str, dict[str, Any]], verdict_: dict[str, Any],
+             stale: dict[str, list[str]], width: int = 80) -> str:
     """The summary printed at the end of a run: one line per target, within `width` columns,
-    then the failing results (the first FAILING_LISTED) with the command to inspect one."""
-    targets = by_target(records)
+    then the failing results (the first FAILING_LISTED) with the command to inspect one.
+    `targets` is `by_target(records)`."""
     name_w = max([len("target"), *(len(t["backend"]) for t in targets.values())])
     numbers = ("results", "pass", "known", "failing", "unsupp.")
     with_version = name_w + 1 + 12 + 9 * len(numbers) <= width  # else the version goes
