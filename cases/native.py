@@ -37,7 +37,11 @@ def _holds(a: dict[str, Any], when: dict[str, Any]) -> bool:
 def spaces() -> dict[str, tuple[dict[str, list[Any]], tuple[dict, ...], tuple[str, ...]]]:
     """space name -> (allowed values per axis, exclusions, targets), in a stable order."""
     out = {}
-    for path in sorted(FOLDER.glob("*.toml")):
+    paths = sorted(FOLDER.glob("*.toml"))
+    if not paths:  # an installation without its data files would build another suite silently
+        raise RuntimeError(f"no native spaces in {FOLDER}: this installation lacks "
+                           "backends/native/*.toml (pyproject.toml's package-data ships them)")
+    for path in paths:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
         allowed = {k: [_value(v) for v in vals] for k, vals in data.get("allowed", {}).items()}
@@ -74,3 +78,14 @@ def space_of(target: str) -> str | None:
         if target in targets:
             return name
     return None
+
+
+def in_space(target: str, case) -> bool:
+    """A generated case lies inside the target's native space (its axis values allowed, no
+    exclusion broken): the cases the target most likely computes rather than refuses."""
+    space, row = space_of(target), getattr(case, "axes", None)
+    if space is None or not row:
+        return False
+    allowed = spaces()[space][0]
+    return all(row.get(k) in vals for k, vals in allowed.items() if k in row) \
+        and native_rule(space)(row) is None

@@ -71,7 +71,7 @@ def _resume_settings(args) -> dict:
     """--resume takes suite, targets, device and seed from the folder; giving them again is a
     usage error rather than silently ignored."""
     given = [f"--{name}" for name in ("suite", "backends", "out", "seed", "device", "shard")
-             if getattr(args, name, None) is not None]
+             if getattr(args, name, None) is not None] + (["--complete"] if args.complete else [])
     if given:
         raise UsageError(f"--resume takes {', '.join(given)} from the run folder; drop "
                          f"{'them' if len(given) > 1 else 'it'} (or start a new run)")
@@ -82,6 +82,7 @@ def _resume_settings(args) -> dict:
         args.device = previous.get("device", "cpu")
         args.seed = int(previous.get("seed", 0))
         args.shard = previous.get("shard")
+        args.complete = bool(previous.get("complete", True))
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{args.resume}: environment.json lacks {exc} (not resumable)") from None
     return previous
@@ -122,7 +123,7 @@ def cmd_run(args) -> int:
     # a shard's partition is cut over the targets asked (on --resume: asked then)
     args.asked_backends = previous.get("asked_backends") if previous else \
         execution.asked_targets(args.backends)
-    jobs = execution.cap_jobs(args.jobs)
+    jobs = execution.cap_jobs(args.jobs or (1 if args.no_isolate else execution.usable_cores()))
     if args.no_isolate:
         print("conformance: --no-isolate runs every call in this process without a time limit "
               "(--timeout applies to isolated runs only); a hung call hangs the run",
@@ -166,6 +167,12 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
     backends, info = ex.backends, ex.info
     devices = expand_devices(args.device)
     tasks = list(runner.tasks(cases, backends, devices))
+    left_out: dict = {}
+    if not args.complete:  # conformance.share: the compiling targets' first-run share
+        from cases.native import in_space
+        from conformance import share
+
+        tasks, left_out = share.first_run(tasks, in_space)
     if not tasks:
         raise UsageError(
             f"nothing to compare: no task for suite {args.suite!r} on {', '.join(backends)}"
@@ -178,6 +185,7 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
         suite=args.suite, seed=args.seed, run_id=out.name, cases=len(cases), tasks=len(tasks),
         started=now, cases_hash=runfolder.cases_hash(cases),
         partial=True, device=args.device, isolated=not args.no_isolate, backend_order=backends,
+        complete=args.complete, left_out=left_out,
     )
     if args.shard:  # what `conformance report` needs to tell a complete set of shards
         env.update(shard=args.shard, whole_suite=args.whole_suite,
@@ -210,6 +218,10 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
     else:
         failing = 0
     runfolder.write_environment(out, env)
+    from conformance.share import describe
+
+    for line in describe(left_out):
+        print(line, file=sys.stderr)
     start = time.perf_counter()
     progress = _Progress(len(tasks))
     try:
@@ -475,8 +487,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                           "separate folders)")
     run.add_argument("--replace", action="store_true",
                      help="start afresh in an --out folder that holds another run's records")
-    run.add_argument("--jobs", type=_jobs, default=1,
-                     help="worker processes (default 1; capped by the memory available)")
+    run.add_argument("--jobs", type=_jobs, default=None,
+                     help="worker processes (default: the cores this process may use; capped by "
+                          "the memory available)")
+    run.add_argument("--complete", action="store_true",
+                     help="every target computes every case (tox, the nightly job); without it "
+                          "the targets that compile every call compute their first-run share "
+                          "(hand-written cases first) and the run says what it left out")
     run.add_argument("--timeout", type=_positive_seconds, default=300.0,
                      help="seconds per case x check before its worker is killed (status timeout)")
     run.add_argument("--no-isolate", action="store_true",

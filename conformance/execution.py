@@ -19,6 +19,16 @@ from conformance.results import Result
 WORKER_MEMORY = 1.2e9  # bytes a worker with every framework loaded may take (measured peak)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
 def cap_jobs(jobs: int) -> int:
     """No more workers than the memory holds (about 1.2 GB each with every framework)."""
     try:

@@ -14,7 +14,9 @@ reference, what raw status that gives, why, and where it is reported publicly:
 
 `strict = false` (rare, explained in the entry) marks behaviour the framework leaves
 unspecified: a matching case that passes stays `pass` instead of `fixed_divergence`.
-`when` keys are the facts of `case_facts`; a list value means "any of", and a string such as
+`when` keys are the facts of `case_facts` (those of the case, and the CPU's kernel choices of
+`conformance.cpu`, e.g. `tf_onednn = false` for TensorFlow's Eigen kernels); a list value means
+"any of", and a string such as
 ">127" compares a numeric fact. The key `differs_under` names a reference variant
 (backends.numpy.VARIANTS): it holds when that alternative semantics changes this case's result,
 which is exactly when a backend implementing the variant must disagree with the reference.
@@ -36,6 +38,7 @@ import numpy as np
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from conformance import cpu
 from conformance.case import Case
 from conformance.errors import InvalidSpec
 from conformance.spec import ceil_changes_output
@@ -167,8 +170,8 @@ def _static_facts(case: Case) -> dict[str, Any]:
 def case_facts(case: Case, check: str, device: str, reference: bool = True) -> Facts:
     """The facts entries match on; `reference=False` never runs the reference (entries that
     need `differs_under` then do not match)."""
-    return Facts(case, check, {**_static_facts(case), "check": check, "device": device},
-                 reference)
+    return Facts(case, check, {**_static_facts(case), **cpu.facts(case.dtype), "check": check,
+                                "device": device}, reference)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ class Target:
     # targets whose known divergences hold here too (the same kernels underneath), unless the
     # target's own data file lists them under `not_inherited`
     inherits: tuple[str, ...] = ()
+    # cases computed by a run without --complete (conformance.share): set where every call
+    # compiles (seconds cold) and the whole default suite would take most of a first run
+    first_run_cases: int | None = None
 
 
 # One line per target. Names are the contract (DESIGN.md §6); the order is the report's.
@@ -41,22 +44,24 @@ TARGETS: dict[str, Target] = {
     "numpy": Target("backends.numpy:NumpyBackend", "numpy", "reference"),
     "torch": Target("backends.torch:TorchBackend", "torch"),
     "torch-compile": Target("backends.torch_compile:TorchCompileBackend", "torch", "compile",
-                            inherits=("torch",)),
+                            inherits=("torch",), first_run_cases=84),
     "tensorflow": Target("backends.tensorflow:TensorFlowBackend", "tensorflow"),
     "tensorflow-graph": Target("backends.tensorflow_function:TensorFlowGraphBackend",
                                "tensorflow", "graph", inherits=("tensorflow",)),
     "tensorflow-xla": Target("backends.tensorflow_function:TensorFlowXlaBackend", "tensorflow",
                              "xla", inherits=("tensorflow",)),
-    "jax": Target("backends.jax:JaxBackend", "jax"),
+    "jax": Target("backends.jax:JaxBackend", "jax", first_run_cases=120),
     "keras-tensorflow": Target("backends.keras:KerasTensorFlowBackend", "keras", "layer",
                                own_process=True, inherits=("tensorflow",)),
     "keras-jax": Target("backends.keras:KerasJaxBackend", "keras", "layer", own_process=True,
-                        inherits=("jax",)),
+                        inherits=("jax",), first_run_cases=84),
     "keras-torch": Target("backends.keras:KerasTorchBackend", "keras", "layer", own_process=True,
                           inherits=("torch",)),
-    "flax": Target("backends.flax:FlaxBackend", "flax", "layer", inherits=("jax",)),
+    "flax": Target("backends.flax:FlaxBackend", "flax", "layer", inherits=("jax",),
+                   first_run_cases=120),
     "onnxruntime": Target("backends.onnxruntime:OnnxRuntimeBackend", "onnxruntime", "runtime"),
-    "openvino": Target("backends.openvino:OpenVinoBackend", "openvino", "runtime"),
+    "openvino": Target("backends.openvino:OpenVinoBackend", "openvino", "runtime",
+                       first_run_cases=200),
     "litert": Target("backends.litert:LiteRtBackend", "litert", "runtime"),
     "litert-builtin": Target("backends.litert:LiteRtBuiltinBackend", "litert", "runtime"),
 }

@@ -140,9 +140,12 @@ def environment(backends: dict[str, dict[str, Any]], **extra: Any) -> dict[str, 
     """What a run ran on: written beside results.jsonl as environment.json."""
     import numpy as np
 
+    from conformance.cpu import detect
+
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        "cpu": detect().record(),  # the kernels frameworks pick follow it (conformance.cpu)
         "host": platform.node(),
         "numpy": np.__version__,
         "frameworks": framework_versions(),

@@ -4,7 +4,8 @@ One home for everything `run`, `report`, `diff` and `--resume` do with a folder 
 rules hold everywhere alike:
 
 - **One owner.** A run holds an exclusive lock (`.lock`, fcntl) on its folder while it writes;
-  a second run into the same folder is refused with the owner's pid.
+  a second run into the same folder is refused with the owner's pid. The run removes the file
+  when it ends, so a finished folder has none.
 - **No silent replacement.** A new run refuses a folder that already holds records unless told
   `--replace`; replacing removes the old records and every old report file first, so a re-run
   never leaves the previous run's report beside new partial results.
@@ -130,21 +131,33 @@ def clear(folder: Path) -> None:
 
 @contextlib.contextmanager
 def owned(folder: Path) -> Iterator[None]:
-    """Hold the folder's lock for the duration; refuse if another run holds it."""
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    """Hold the folder's lock for the duration; refuse if another run holds it. The lock file
+    is removed when the run ends (a finished folder holds no `.lock`); a `.lock` left behind
+    belongs to a run that is still going, or was killed (the next run takes it over)."""
+    path = folder / LOCK
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
+            owner = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
-            owner = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
             raise UsageError(f"run folder {folder} is in use by another run (pid {owner}); "
                              f"choose another --out or wait for it") from None
+        try:  # the file we locked may have been removed by the run that just ended: retry
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
+        path.unlink(missing_ok=True)  # while still locked: nobody else holds this file
         os.close(fd)  # closing releases the lock
 
 

@@ -123,6 +123,7 @@ def test_a_second_run_into_a_busy_folder_is_refused(tmp_path):
         first.wait(timeout=300)
     assert first.returncode == 0
     assert {r["suite"] for r in _records(out)} == {"default"}  # nothing of the second run
+    assert not (out / ".lock").exists()  # a finished run leaves no lock file behind
 
 
 def test_a_folder_with_records_needs_replace_and_replace_clears_the_old_report(tmp_path, smoke_run):
