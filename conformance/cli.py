@@ -18,7 +18,7 @@ from pathlib import Path
 from conformance import execution, options, packages, registry, runfolder, runner
 from conformance.devices import expand as expand_devices
 from conformance.errors import UsageError
-from conformance.results import FAILING, ResultWriter, environment, versions_label
+from conformance.results import FAILING, ResultWriter, environment, source_row, versions_label
 
 
 def _suites(arg: str, seed: int = 0):
@@ -408,11 +408,8 @@ def cmd_report(args) -> int:
             versions["version"] = ", ".join(seen)
             versions["devices"] = sorted(set(versions["devices"]) | set(info.get("devices", [])))
         merged_env["merged_from"].append(str(path.parent))
-        merged_env.setdefault("sources", []).append({  # the header lists every environment
-            "folder": str(path.parent), "python": env.get("python", ""),
-            "numpy": env.get("numpy", ""), "platform": env.get("platform", ""),
-            "targets": {n: b.get("version", "") for n, b in (env.get("backends") or {}).items()},
-            "frameworks": env.get("frameworks") or {}})
+        # the header lists every environment
+        merged_env.setdefault("sources", []).append(source_row(env, str(path.parent)))
         if env.get("partial"):
             merged_env["partial"] = True
             merged_env["partial_sources"].append(str(path.parent))

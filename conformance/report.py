@@ -28,7 +28,7 @@ import pandas as pd
 
 from conformance import compat, features, reasons, summary
 from conformance.compare import TOLERANCE_ULPS
-from conformance.results import FAILING, STATUSES
+from conformance.results import FAILING, STATUSES, source_row
 from conformance.runfolder import atomic_write, read_environment, read_records
 
 _ENV = jinja2.Environment(
@@ -388,12 +388,7 @@ def write_report(folder: str | Path) -> str:
 def _versions(env: dict) -> list[dict[str, Any]]:
     """The header's environment rows: one per source run of a merged report (each with the
     versions it ran), or the run itself."""
-    sources = env.get("sources") or [{
-        "folder": env.get("run_id", ""), "python": env.get("python", ""),
-        "numpy": env.get("numpy", ""), "platform": env.get("platform", ""),
-        "targets": {name: b.get("version", "") for name, b in (env.get("backends") or {}).items()},
-        "frameworks": env.get("frameworks") or {}}]
-    return sources
+    return env.get("sources") or [source_row(env, env.get("run_id", ""))]
 
 
 def _script() -> str:

@@ -152,3 +152,15 @@ def environment(backends: dict[str, dict[str, Any]], **extra: Any) -> dict[str, 
         "backends": backends,
         **extra,
     }
+
+
+def source_row(env: dict[str, Any], folder: str) -> dict[str, Any]:
+    """One row of a report's environment table: a run (or each run a merged report holds)."""
+    cpu = env.get("cpu") or {}
+    knobs = " ".join(f"{k}={v}" for k, v in (cpu.get("knobs") or {}).items())
+    return {"folder": folder, "python": env.get("python", ""), "numpy": env.get("numpy", ""),
+            "platform": env.get("platform", ""),
+            "cpu": ", ".join(p for p in (cpu.get("model", ""), " ".join(cpu.get("flags", [])),
+                                         knobs) if p),
+            "targets": {n: b.get("version", "") for n, b in (env.get("backends") or {}).items()},
+            "frameworks": env.get("frameworks") or {}}

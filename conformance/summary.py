@@ -75,7 +75,13 @@ def verdict(records: list[dict], digest_rows: list[dict], env: dict) -> dict[str
                 f", over {_count(len(targets), 'target')}.")
     if env.get("partial"):
         text = "PARTIAL RUN. " + text
+    left_out = env.get("left_out") or {}
+    if left_out:  # conformance.share: said wherever the verdict is (report, terminal, CI)
+        from conformance.share import describe
+
+        text += " " + " ".join(describe(left_out))
     return {"state": state, "text": text, "results": len(records), "compared": compared,
+            "left_out": left_out,
             "classes": {c: classes[c] for c in CLASSES}, "failing": dict(failing),
             "root_causes": {"failing": causes_failing, "known": causes_known},
             "partial": bool(env.get("partial"))}
