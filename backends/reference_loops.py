@@ -106,9 +106,12 @@ def _dim_windows(g) -> tuple:
     return base, first, np.maximum(stop, first), g.d
 
 
+@functools.lru_cache(maxsize=1024)
 def _windows(geoms) -> tuple[np.ndarray, np.ndarray]:
     """The loops' geometry: win (3 dims, 3 rows: base/first/stop, outputs) and step (3,), with
-    1-D and 2-D specs padded to 3 dims (a leading dim of size 1: one window of one element)."""
+    1-D and 2-D specs padded to 3 dims (a leading dim of size 1: one window of one element).
+    Memoised per geometry (the kernels only read them; writable, or numba would compile a
+    read-only variant): on the small inputs of the suites, building them was most of a call."""
     dims = [((0,), (0,), (1,), 1)] * (3 - len(geoms)) + [_dim_windows(g) for g in geoms]
     win = np.zeros((3, 3, max(len(d[0]) for d in dims)), dtype=np.int64)
     for i, (base, first, stop, _) in enumerate(dims):

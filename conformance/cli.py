@@ -168,6 +168,7 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
     devices = expand_devices(args.device)
     tasks = list(runner.tasks(cases, backends, devices))
     left_out: dict = {}
+    args.complete = args.complete or bool(args.shard)  # shards cut a complete run between them
     if not args.complete:  # conformance.share: the compiling targets' first-run share
         from cases.native import in_space
         from conformance import share
@@ -408,8 +409,9 @@ def cmd_report(args) -> int:
             versions["version"] = ", ".join(seen)
             versions["devices"] = sorted(set(versions["devices"]) | set(info.get("devices", [])))
         merged_env["merged_from"].append(str(path.parent))
-        # the header lists every environment
+        # the header lists every environment, the verdict what first runs left out
         merged_env.setdefault("sources", []).append(source_row(env, str(path.parent)))
+        merged_env.setdefault("left_out", {}).update(env.get("left_out") or {})
         if env.get("partial"):
             merged_env["partial"] = True
             merged_env["partial_sources"].append(str(path.parent))
@@ -488,9 +490,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="worker processes (default: the cores this process may use; capped by "
                           "the memory available)")
     run.add_argument("--complete", action="store_true",
-                     help="every target computes every case (tox, the nightly job); without it "
-                          "the targets that compile every call compute their first-run share "
-                          "(hand-written cases first) and the run says what it left out")
+                     help="every target computes every case (tox, the nightly job; implied by "
+                          "--shard); without it the targets that compile every call compute "
+                          "their first-run share (hand-written cases first) and the run says "
+                          "what it left out")
     run.add_argument("--timeout", type=_positive_seconds, default=300.0,
                      help="seconds per case x check before its worker is killed (status timeout)")
     run.add_argument("--no-isolate", action="store_true",

@@ -9,6 +9,7 @@ size, ceil mode) is computed by `PoolSpec.geometry`.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 from conformance import ops
@@ -264,8 +265,11 @@ class PoolSpec:
         return tuple(range(first, first + self.ndim))
 
     def geometry(self, input_shape: tuple[int, ...]) -> tuple[DimGeometry, ...] | tuple[AdaptiveDim, ...]:
-        """Resolve every spatial dim against a full (N, C, ...) or (N, ..., C) input shape."""
-        shape = tuple(input_shape)
+        """Resolve every spatial dim against a full (N, C, ...) or (N, ..., C) input shape
+        (memoised: the reference asks several times per call, with the same spec and shape)."""
+        return _geometry(self, tuple(input_shape))
+
+    def _resolve(self, shape: tuple[int, ...]) -> tuple[DimGeometry, ...] | tuple[AdaptiveDim, ...]:
         if len(shape) != self.ndim + 2 or not all(_is_int(v) and v >= 1 for v in shape):
             raise InvalidSpec(
                 "input_shape", shape, f"{self.ndim + 2} positive ints (batch, channels and "
@@ -365,6 +369,11 @@ class PoolSpec:
             if isinstance(data.get(key), list):
                 data[key] = tuple(data[key])
         return cls(**data)
+
+
+@lru_cache(maxsize=4096)
+def _geometry(spec: PoolSpec, shape: tuple[int, ...]) -> tuple[DimGeometry, ...] | tuple[AdaptiveDim, ...]:
+    return spec._resolve(shape)  # an invalid shape raises every time (lru_cache keeps no errors)
 
 
 def _window_only_padding(g: DimGeometry) -> bool:
