@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,10 +41,14 @@ def _probe(path: str, cwd: Path, cache: Path) -> dict:
 @pytest.mark.slow
 def test_installed_wheel_builds_the_same_default_suite(tmp_path):
     pytest.importorskip("setuptools")
-    wheels = tmp_path / "wheels"
+    wheels, source = tmp_path / "wheels", tmp_path / "source"
+    # built from a copy: setuptools leaves build/ beside the sources (stale files there would
+    # end up in later wheels built from the checkout)
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "build", "reports", "*.egg-info", "__pycache__", ".tox"))
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "-q", "-w", str(wheels), str(ROOT)],
+         "--disable-pip-version-check", "-q", "-w", str(wheels), str(source)],
         capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stderr[-2000:]
     (wheel,) = wheels.glob("pooling_conformance-*.whl")
