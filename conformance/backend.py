@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from conformance import reproducer
 from conformance.devices import DEVICES
 from conformance.dtypes import name_of
 from conformance.errors import InvalidSpec, Unsupported
@@ -103,12 +104,11 @@ class Backend:
         ONNX node and its opset, an interpreter's configuration); {} for most targets."""
         return {}
 
-    def reproducer(self, case, check: str) -> str:
+    def reproducer(self, case, check: str, expected: np.ndarray, source: str = "reference") -> str:
         """A standalone script (NumPy and this framework only) that makes the native call on
-        the case's embedded input and compares with the embedded expected values."""
-        from conformance.reproducer import script
-
-        return script(self, case, check)
+        the case's embedded input and compares with the embedded expected values (the check's:
+        `checks.expected_values`)."""
+        return reproducer.script(self, case, check, expected, source)
 
     def _snippet(self, spec: PoolSpec, x: np.ndarray, check: str) -> list[str]:
         """Source lines that make the native call on `x` (`gy` for grad; dtype `DTYPE`, with

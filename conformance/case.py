@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from conformance import checkdefs
 from conformance.dtypes import INT_DTYPES, SHORT, is_float, np_dtype
 from conformance.errors import InvalidSpec
 from conformance.spec import PoolSpec
@@ -32,9 +33,8 @@ FAMILIES = {
 }
 MAX_ELEMENTS = 2**28  # a guard against typos in hand-written case files (1 GiB of float32)
 MAX_WINDOW = 2**16  # window positions: the reference loops over them (global 256x256 fits)
-CHECKS = ("forward", "grad", "default_stride", "error_parity", "invariant", "determinism",
-          "indices", "unpool")
-SELECTING_CHECKS = ("indices", "unpool")  # max ops only: they ask which element was picked
+CHECKS = checkdefs.NAMES  # what each is: conformance/checkdefs.py
+SELECTING_CHECKS = checkdefs.SELECTING  # max ops only: they ask which element was picked
 
 
 def _stable_seed(*parts: object) -> int:
@@ -82,7 +82,7 @@ class Case:
         geoms = self.spec.geometry(self.input_shape)  # InvalidSpec for impossible geometry
         _check_cost(self.spec, self.input_shape, geoms)
         if self.checks is None:
-            checks = ("forward", "grad") if is_float(self.dtype) else ("forward",)
+            checks = checkdefs.defaults(is_float(self.dtype))
             object.__setattr__(self, "checks", checks)
         for c in self.checks:
             if c not in CHECKS:

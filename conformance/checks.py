@@ -1,9 +1,11 @@
-"""The checks (DESIGN.md §4 `check`): one function each, one table.
+"""The checks' functions (what each check is: `conformance/checkdefs.py`).
 
-Each takes (case, backend, device) and returns an `Outcome`: the comparison, where the expected
-values came from, the arrays compared (for evidence and diagnosis) and any extra facts for the
-record. A framework's own failure propagates as an exception; `runner.run_check` turns it into
-a record. A new check is one function here and one line in `TABLE`.
+Each takes (case, backend, device) and returns an `Outcome`: the actual and expected arrays,
+where the expected values came from and the tolerance's scale, which `runner.run_check` compares
+by the check's declared rule (`Check.is_exact`); a check with a rule of its own (error parity,
+invariants, determinism, a seed's shape) returns its `Comparison` instead. A framework's own
+failure propagates as an exception; `runner.run_check` turns it into a record. The reproducer
+of a result is fed the expected array from here (`expected_values`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from conformance import registry
+from conformance import checkdefs, registry
 from conformance.case import Case
 from conformance.compare import Comparison, compare
 from conformance.errors import InvalidSpec, Unsupported
@@ -23,11 +25,12 @@ from conformance.spec import replace
 
 @dataclass
 class Outcome:
-    cmp: Comparison
+    cmp: Comparison | None  # None: the runner compares actual with expected (Check.is_exact)
     source: str = "reference"  # reference | seed
     actual: np.ndarray | None = None
     expected: np.ndarray | None = None
     info: dict[str, Any] | None = field(default=None)  # e.g. the measured default stride
+    scale: np.ndarray | None = None  # the tolerance's magnitude scale (sums, gradients)
 
 
 def reference_target():
@@ -55,9 +58,8 @@ def cached_reference(case: Case, what: str) -> np.ndarray:
 
 
 def exact(case: Case, check: str) -> bool:
-    """Whether `check` compares bit for bit: what selects (max values, indices, unpooled
-    arrays) does; sums and every gradient compare within tolerance."""
-    return check != "grad" and case.spec.kind.selects
+    """Whether `check` compares bit for bit on this case (its declared rule)."""
+    return checkdefs.of(check).is_exact(case.spec.kind.selects)
 
 
 def scale(case: Case, check: str) -> np.ndarray | None:
@@ -126,8 +128,7 @@ def check_default_stride(case: Case, backend, device: str) -> Outcome:
                            f"hold for {backend.name}: {backend.default_stride_api} documents "
                            f"{documented}, measured {measured}")
     scale = ref.forward(spec, np.abs(x)) if case.spec.kind.averages else None
-    cmp = compare(actual, expected, exact=case.spec.kind.selects, scale=scale)
-    return Outcome(cmp, source, actual, expected, info)
+    return Outcome(None, source, actual, expected, info, scale)
 
 
 def check_forward(case: Case, backend, device: str) -> Outcome:
@@ -141,8 +142,7 @@ def check_forward(case: Case, backend, device: str) -> Outcome:
         source = "seed"
     else:
         expected, source = cached_reference(case, "forward"), "reference"
-    return Outcome(compare(actual, expected, exact=case.spec.kind.selects,
-                           scale=scale(case, "forward")), source, actual, expected)
+    return Outcome(None, source, actual, expected, scale=scale(case, "forward"))
 
 
 def check_grad(case: Case, backend, device: str) -> Outcome:
@@ -153,8 +153,7 @@ def check_grad(case: Case, backend, device: str) -> Outcome:
         source = "seed"
     else:
         expected, source = cached_reference(case, "grad"), "reference"
-    cmp = compare(actual, expected, exact=False, scale=cached_reference(case, "grad_scale"))
-    return Outcome(cmp, source, actual, expected)
+    return Outcome(None, source, actual, expected, scale=scale(case, "grad"))
 
 
 def check_indices(case: Case, backend, device: str) -> Outcome:
@@ -163,18 +162,14 @@ def check_indices(case: Case, backend, device: str) -> Outcome:
     layouts are where frameworks pick another element or flatten another way."""
     x = case.make_input()
     _, actual = backend.forward_with_indices(case.spec, x, device)
-    expected = cached_reference(case, "indices")
-    return Outcome(compare(actual, expected, exact=exact(case, "indices")), "reference", actual,
-                   expected)
+    return Outcome(None, "reference", actual, cached_reference(case, "indices"))
 
 
 def check_unpool(case: Case, backend, device: str) -> Outcome:
     """The framework's unpooling of its own pooling: max_unpool(max_pool(x), indices) against
     the reference's scatter (each output at its reference index, zeros elsewhere)."""
     actual = backend.unpool(case.spec, case.make_input(), device)
-    expected = cached_reference(case, "unpool")
-    return Outcome(compare(actual, expected, exact=exact(case, "unpool")), "reference", actual,
-                   expected)
+    return Outcome(None, "reference", actual, cached_reference(case, "unpool"))
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -216,13 +211,32 @@ def check_invariant(case: Case, backend, device: str) -> Outcome:
     return Outcome(invariants.check(case, backend, device))
 
 
-TABLE = {
-    "forward": check_forward,
-    "grad": check_grad,
-    "default_stride": check_default_stride,
-    "error_parity": check_error_parity,
-    "invariant": check_invariant,
-    "determinism": check_determinism,
-    "indices": check_indices,
-    "unpool": check_unpool,
-}
+def expected_values(case, check: str, default_stride: str | None = "kernel"
+                    ) -> tuple[np.ndarray, str]:
+    """What an array check compares against, and whence: a seed's hand-entered values, else
+    the reference (default_stride: at the target's documented default). A reproducer embeds it."""
+    x = case.make_input()
+    what = checkdefs.of(check).expected
+    if what in ("indices", "unpool"):
+        return cached_reference(case, what), "reference"
+    if check == "default_stride" and default_stride not in (None, "kernel"):
+        return reference_target().forward(at_default_stride(case.spec, default_stride), x), \
+            "reference"
+    if what == "grad":
+        if getattr(case, "expected_grad", None) is not None:
+            return np.asarray(case.expected_grad).reshape(case.input_shape).astype(x.dtype), "seed"
+        return reference_target().vjp(case.spec, x, case.make_upstream()), "reference"
+    if getattr(case, "expected", None) is not None:
+        return np.asarray(case.expected).reshape(case.output_shape).astype(x.dtype), "seed"
+    return reference_target().forward(case.spec, x), "reference"
+
+
+def reproducer_for(name: str, case, check: str) -> str:
+    """The target's reproducer script for a case, or a comment saying why there is none (run
+    where the target loads: a worker process, or this one without isolation)."""
+    try:
+        backend = registry.get(name)
+        expected, source = expected_values(case, check, backend.default_stride)
+        return backend.reproducer(case, check, expected, source)
+    except Exception as exc:  # e.g. Unsupported: the framework cannot express it
+        return f"# {name} cannot run this case natively: {exc}"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conformance import execution, options, packages, registry, runfolder, runner
+from conformance import checkdefs, execution, options, packages, registry, runfolder, runner
 from conformance.devices import expand as expand_devices
 from conformance.errors import UsageError
 from conformance.results import FAILING, ResultWriter, environment, source_row, versions_label
@@ -254,8 +254,6 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
     return 0
 
 
-REPRODUCIBLE = ("forward", "grad", "default_stride")  # checks a reproducer script replays
-
 
 class Interrupted(Exception):
     """Ctrl-C during a run: one line for the user, the folder stays resumable."""
@@ -325,8 +323,8 @@ def cmd_show(args) -> int:
             if r.diagnosis:
                 print(f"  {'':<16} diagnosis: {r.diagnosis}")
         for r in results:  # one standalone script per target and check that calls the framework
-            if r.backend == registry.REFERENCE or r.check not in REPRODUCIBLE \
-                    or r.status == "unsupported":
+            if r.backend == registry.REFERENCE or r.status == "unsupported" \
+                    or not checkdefs.of(r.check).reproducible:
                 continue
             print(f"\n# --- reproducer: {r.backend}, {r.check} ({r.status}) ---")
             print(ex.reproducer(r.backend, case, r.check))

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from conformance import checks
+from conformance import checkdefs, checks
 from conformance.case import Case
 from conformance.compare import compare
 
@@ -36,9 +36,6 @@ def differs_under(case: Case, check: str, variant: str) -> bool:
                    scale=checks.scale(case, check)).status != "pass"
 
 
-DIAGNOSED_CHECKS = ("forward", "grad", "indices", "unpool")
-
-
 def variant_output(case: Case, check: str, variant: str) -> np.ndarray:
     """What the reference computes for `check` under one of its variants."""
     ref, x = checks.reference_target(), case.make_input()
@@ -55,7 +52,7 @@ def variant_output(case: Case, check: str, variant: str) -> np.ndarray:
 def diagnose(case: Case, check: str, actual: np.ndarray | None) -> str | None:
     """Which alternative semantics of the reference the backend's output matches, if any."""
     ref = checks.reference_target()
-    if actual is None or check not in DIAGNOSED_CHECKS:
+    if actual is None or check not in checkdefs.ALL or not checkdefs.of(check).diagnosed:
         return None
     labels = []
     for name, variant in getattr(ref, "variants", {}).items():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 
-from conformance import registry, runner
+from conformance import checks, registry, runner
 from conformance.errors import UsageError
 from conformance.results import Result
 
@@ -125,9 +125,7 @@ class InProcess(Execution):
                      for n in self.backends}
 
     def reproducer(self, name: str, case, check: str) -> str:
-        from conformance.reproducer import for_target
-
-        return for_target(name, case, check)
+        return checks.reproducer_for(name, case, check)
 
     def run(self, tasks: list) -> Iterator[Result]:
         if self.jobs <= 1:

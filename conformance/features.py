@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from conformance import checkdefs
+
 BASELINE = "baseline"  # a result that exercises none of the features below
 UNATTRIBUTED = "unattributed"  # a divergence whose cause names none of its result's features
 
@@ -68,7 +70,7 @@ class Feature:
         return False
 
 
-_FLOAT_CHECKS = ["forward", "default_stride", "indices", "unpool", "invariant", "determinism"]
+_FLOAT_CHECKS = checkdefs.named(lambda c: c.value_output)  # NaN in values shows there
 
 FEATURES: tuple[Feature, ...] = (
     Feature("ceil_mode", "ceil mode: the extra last window and the rule dropping one that "

@@ -51,7 +51,7 @@ def _worker_main(conn: Connection, stderr_path: str, extra: dict[str, str]) -> N
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(fd, 2)
-    from conformance import registry, runner
+    from conformance import checks, registry, runner
 
     for name, target in extra.items():
         registry.register(name, target)
@@ -63,9 +63,7 @@ def _worker_main(conn: Connection, stderr_path: str, extra: dict[str, str]) -> N
             conn.send(("probe", _probe(registry, message[1])))
             continue
         if message[0] == "reproducer":  # (name, case, check) -> the script, or why there is none
-            from conformance.reproducer import for_target
-
-            conn.send(("reproducer", for_target(*message[1:])))
+            conn.send(("reproducer", checks.reproducer_for(*message[1:])))
             continue
         index, task = message
         try:

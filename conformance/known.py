@@ -38,7 +38,7 @@ import numpy as np
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from conformance import cpu
+from conformance import checkdefs, cpu
 from conformance.case import Case
 from conformance.errors import InvalidSpec
 from conformance.spec import ceil_changes_output
@@ -54,13 +54,12 @@ class Facts(dict):
         self.case, self.check, self.reference = case, check, reference
 
     def variant_differs(self, variant: str) -> bool:
-        if self.check not in ("forward", "grad", "default_stride", "indices", "unpool") or not self.reference:
+        definition = checkdefs.ALL.get(self.check)
+        if definition is None or definition.variant_output is None or not self.reference:
             return False  # without the reference (a crashed task's parent) no variant holds
-        # default_stride computes the forward pass (with stride = kernel, the case's own stride)
-        check = "forward" if self.check == "default_stride" else self.check
-        from conformance.diagnosis import differs_under
+        from conformance.diagnosis import differs_under  # diagnosis -> checks -> registry
 
-        return differs_under(self.case, check, variant)
+        return differs_under(self.case, definition.variant_output, variant)
 
 
 # The kernel-based facts of an adaptive spec: no padding, no ceil mode, no SAME arithmetic.

@@ -22,11 +22,11 @@ SHOWN_VALUES = 4  # at most this many varying particulars are spelled out, then 
 @cache
 def _vocabulary() -> dict[str, str]:
     """Particular -> its kind: dtype names, check names, target names."""
-    from conformance import checks, registry
+    from conformance import checkdefs, registry
     from conformance.dtypes import DTYPES
 
     words = {name: "dtype" for name in DTYPES}
-    words.update({name: "check" for name in checks.TABLE})
+    words.update({name: "check" for name in checkdefs.NAMES})
     words.update({name: "target" for name in registry.names()})
     return words
 

@@ -37,6 +37,9 @@ class Target:
     # cases computed by a run without --complete (conformance.share): set where every call
     # compiles (seconds cold) and the whole default suite would take most of a first run
     first_run_cases: int | None = None
+    # relative cost of one task in the shard model (conformance/shard.py): a compiled mode
+    # compiles per shape, a runtime builds a model per case. A model, the same everywhere.
+    cost: float = 1.0
 
 
 # One line per target. Names are the contract (DESIGN.md §6); the order is the report's.
@@ -44,26 +47,26 @@ TARGETS: dict[str, Target] = {
     "numpy": Target("backends.numpy:NumpyBackend", "numpy", "reference"),
     "torch": Target("backends.torch:TorchBackend", "torch"),
     "torch-compile": Target("backends.torch_compile:TorchCompileBackend", "torch", "compile",
-                            inherits=("torch",), first_run_cases=84),
+                            inherits=("torch",), first_run_cases=84, cost=20.0),
     "tensorflow": Target("backends.tensorflow:TensorFlowBackend", "tensorflow"),
     "tensorflow-graph": Target("backends.tensorflow_function:TensorFlowGraphBackend",
-                               "tensorflow", "graph", inherits=("tensorflow",)),
+                               "tensorflow", "graph", inherits=("tensorflow",), cost=4.0),
     "tensorflow-xla": Target("backends.tensorflow_function:TensorFlowXlaBackend", "tensorflow",
-                             "xla", inherits=("tensorflow",)),
-    "jax": Target("backends.jax:JaxBackend", "jax", first_run_cases=120),
+                             "xla", inherits=("tensorflow",), cost=8.0),
+    "jax": Target("backends.jax:JaxBackend", "jax", first_run_cases=120, cost=2.0),
     "keras-tensorflow": Target("backends.keras:KerasTensorFlowBackend", "keras", "layer",
-                               own_process=True, inherits=("tensorflow",)),
+                               own_process=True, inherits=("tensorflow",), cost=3.0),
     "keras-jax": Target("backends.keras:KerasJaxBackend", "keras", "layer", own_process=True,
-                        inherits=("jax",), first_run_cases=84),
+                        inherits=("jax",), first_run_cases=84, cost=3.0),
     "keras-torch": Target("backends.keras:KerasTorchBackend", "keras", "layer", own_process=True,
-                          inherits=("torch",)),
+                          inherits=("torch",), cost=3.0),
     "flax": Target("backends.flax:FlaxBackend", "flax", "layer", inherits=("jax",),
-                   first_run_cases=120),
-    "onnxruntime": Target("backends.onnxruntime:OnnxRuntimeBackend", "onnxruntime", "runtime"),
+                   first_run_cases=120, cost=2.0),
+    "onnxruntime": Target("backends.onnxruntime:OnnxRuntimeBackend", "onnxruntime", "runtime", cost=2.0),
     "openvino": Target("backends.openvino:OpenVinoBackend", "openvino", "runtime",
-                       first_run_cases=200),
-    "litert": Target("backends.litert:LiteRtBackend", "litert", "runtime"),
-    "litert-builtin": Target("backends.litert:LiteRtBuiltinBackend", "litert", "runtime"),
+                       first_run_cases=200, cost=3.0),
+    "litert": Target("backends.litert:LiteRtBackend", "litert", "runtime", cost=6.0),
+    "litert-builtin": Target("backends.litert:LiteRtBuiltinBackend", "litert", "runtime", cost=6.0),
 }
 BUILTIN = {name: t.path for name, t in TARGETS.items()}
 REFERENCE = "numpy"

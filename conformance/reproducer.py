@@ -68,35 +68,12 @@ def embed(name: str, a: np.ndarray) -> str:
     return f"{name} = _array(\n{wrapped}\n)  # shape {a.shape}, {a.dtype.name}"
 
 
-def expected_values(case, check: str, default_stride: str | None = "kernel") -> tuple[np.ndarray, str]:
-    """What the check compares against: a seed's hand-entered values, else the reference (for
-    default_stride: at the target's documented default)."""
-    from conformance import registry
-    from conformance.checks import at_default_stride
-
-    x = case.make_input()
-    if check in ("indices", "unpool"):
-        from conformance.checks import cached_reference
-
-        return cached_reference(case, check), "reference"
-    if check == "default_stride" and default_stride not in (None, "kernel"):
-        spec = at_default_stride(case.spec, default_stride)
-        return registry.get(registry.REFERENCE).forward(spec, x), "reference"
-    if check == "grad":
-        if getattr(case, "expected_grad", None) is not None:
-            return np.asarray(case.expected_grad).reshape(case.input_shape).astype(x.dtype), "seed"
-        return registry.get(registry.REFERENCE).vjp(case.spec, x, case.make_upstream()), "reference"
-    if getattr(case, "expected", None) is not None:
-        return np.asarray(case.expected).reshape(case.output_shape).astype(x.dtype), "seed"
-    return registry.get(registry.REFERENCE).forward(case.spec, x), "reference"
-
-
-def script(backend, case, check: str) -> str:
-    """The whole reproducer of `check` of `case` on `backend`."""
+def script(backend, case, check: str, expected: np.ndarray, source: str) -> str:
+    """The whole reproducer of `check` of `case` on `backend`, embedding the check's expected
+    array (`checks.expected_values`: this module computes nothing itself)."""
     if check not in backend.snippet_checks:
         raise NotImplementedError(f"{backend.name} has no {check} reproducer template")
     x = case.make_input()
-    expected, source = expected_values(case, check, backend.default_stride)
     bf16 = " (values carried as float32, cast by the framework)" if case.dtype == "bfloat16" else ""
     lines = [_HEADER.format(case_id=case.id, target=backend.name, version=backend.version,
                             check=check, dtype=case.dtype, bf16_note=bf16),
@@ -108,14 +85,3 @@ def script(backend, case, check: str) -> str:
         lines.append("# the stride argument is left out on purpose (default_stride check)")
     lines += ["", *backend._snippet(case.spec, x, check), _FOOTER.format(source=source)]
     return "\n".join(lines)
-
-
-def for_target(name: str, case, check: str) -> str:
-    """The target's reproducer script for a case, or a comment saying why there is none (run
-    where the target loads: a worker process, or this one without isolation)."""
-    from conformance import registry
-
-    try:
-        return registry.get(name).reproducer(case, check)
-    except Exception as exc:  # e.g. Unsupported: the framework cannot express it
-        return f"# {name} cannot run this case natively: {exc}"

@@ -11,9 +11,9 @@ import time
 import traceback
 from collections.abc import Iterable, Iterator
 
-from conformance import checks, diagnosis, evidence, known, registry
+from conformance import checkdefs, checks, diagnosis, evidence, known, registry
 from conformance.case import Case
-from conformance.compare import TOLERANCE_ULPS, Comparison
+from conformance.compare import TOLERANCE_ULPS, Comparison, compare
 from conformance.errors import BackendUnavailable, InvalidSpec, Unsupported
 from conformance.results import Result
 from conformance.task import Task
@@ -30,10 +30,14 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
         if backend.checks is not None and check not in backend.checks:
             raise Unsupported(f"{backend_name} runs the {', '.join(backend.checks)} checks; its "
                               f"eager sibling covers {check}")
-        if check not in checks.TABLE:
-            raise InvalidSpec("check", check, f"one of {tuple(checks.TABLE)}")
-        outcome = checks.TABLE[check](case, backend, device)
+        if check not in checkdefs.ALL:
+            raise InvalidSpec("check", check, f"one of {checkdefs.NAMES}")
+        definition = checkdefs.of(check)
+        outcome = definition.function()(case, backend, device)
         cmp, source, actual, expected = outcome.cmp, outcome.source, outcome.actual, outcome.expected
+        if cmp is None:  # an array check: compared here, by the check's declared rule
+            cmp = compare(actual, expected, exact=definition.is_exact(case.spec.kind.selects),
+                          scale=outcome.scale)
         stride_info = outcome.info
     except Unsupported as exc:  # a framework's words may carry graph counters, temp names
         cmp = Comparison("unsupported", message=stable_text(exc.reason))
@@ -47,8 +51,7 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
         cmp.status, cmp.message, backend_version=version, max_abs_err=cmp.max_abs_err,
         max_ulp_err=cmp.max_ulp_err, mismatch_count=cmp.mismatch_count,
         seconds=round(time.perf_counter() - start, 6), expected_from=source,
-        diagnosis=diagnosis.diagnose(case, check, actual) if cmp.status == "mismatch"
-        and check in diagnosis.DIAGNOSED_CHECKS else None,
+        diagnosis=diagnosis.diagnose(case, check, actual) if cmp.status == "mismatch" else None,
         extra={"tolerance_ulps": TOLERANCE_ULPS.get(case.dtype)} if case.spec.kind.averages
         or check == "grad" else {},
     )
@@ -56,16 +59,14 @@ def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") ->
         result.extra["default_stride"] = stride_info
     if backend is not None:
         case = case_as_checked(case, check, backend.default_stride)
-    if backend is not None and check in _NATIVE_CALL_CHECKS and cmp.status != "unsupported":
+    known_check = checkdefs.ALL.get(check)
+    if backend is not None and known_check and known_check.native_call \
+            and cmp.status != "unsupported":
         _attach_native_call(result, case, check, backend)
     result = classify(result, case)
-    if result.status not in ("pass", "unsupported") and check in _EVIDENCE_CHECKS:
-        _attach_evidence(result, case, check, backend, actual, expected)
+    if result.status not in ("pass", "unsupported") and known_check and known_check.evidence:
+        _attach_evidence(result, case, check, backend, actual, expected, source)
     return result
-
-
-_NATIVE_CALL_CHECKS = ("forward", "default_stride", "indices", "unpool")
-_EVIDENCE_CHECKS = ("forward", "grad", "default_stride", "indices", "unpool")  # array outputs
 
 
 def _attach_native_call(result: Result, case: Case, check: str, backend) -> None:
@@ -113,7 +114,8 @@ def stable_text(text: str) -> str:
     return text
 
 
-def _attach_evidence(result: Result, case: Case, check: str, backend, actual, expected) -> None:
+def _attach_evidence(result: Result, case: Case, check: str, backend, actual, expected,
+                     source: str) -> None:
     """Arrays or a heat map, and a reproducer, for the report's drill-down (never raises)."""
     try:
         scale = checks.scale(case, check)
@@ -124,7 +126,7 @@ def _attach_evidence(result: Result, case: Case, check: str, backend, actual, ex
         result.extra["evidence_error"] = f"{type(exc).__name__}: {exc}"
     if backend is not None and hasattr(backend, "reproducer"):
         try:
-            result.extra["reproducer"] = backend.reproducer(case, check)
+            result.extra["reproducer"] = backend.reproducer(case, check, expected, source)
         except Exception as exc:
             result.extra["reproducer"] = f"# no reproducer: {type(exc).__name__}: {exc}"
 

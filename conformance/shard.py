@@ -15,15 +15,12 @@ import math
 import re
 from dataclasses import dataclass
 
+from conformance import checkdefs, registry
 from conformance.errors import UsageError
 
-# Relative cost of one task by target (a compiled mode compiles per shape, a runtime builds a
-# model per case) and by check; the rest costs 1. A model, not a measurement: it only has to
-# rank cases roughly, and it must be the same everywhere.
-TARGET_COST = {"torch-compile": 20.0, "tensorflow-xla": 8.0, "tensorflow-graph": 4.0,
-               "litert": 6.0, "litert-builtin": 6.0, "openvino": 3.0, "keras-tensorflow": 3.0,
-               "keras-jax": 3.0, "keras-torch": 3.0, "flax": 2.0, "jax": 2.0, "onnxruntime": 2.0}
-CHECK_COST = {"grad": 2.0, "invariant": 2.0, "unpool": 1.5}
+# Relative cost of one task: the target's (registry.Target.cost) times the check's
+# (checkdefs.Check.cost). A model, not a measurement: it only has to rank cases roughly, and it
+# must be the same everywhere.
 
 
 @dataclass(frozen=True)
@@ -46,8 +43,9 @@ def case_cost(case, targets: list[str]) -> float:
     """Expected cost of one case on the asked targets (input size grows every call's cost)."""
     elements = math.prod(case.input_shape) if case.input_shape else 1
     size = 1.0 + elements / 4096
-    checks = sum(CHECK_COST.get(c, 1.0) for c in case.checks)
-    return size * checks * sum(TARGET_COST.get(t, 1.0) for t in targets)
+    checks = sum(checkdefs.ALL[c].cost if c in checkdefs.ALL else 1.0 for c in case.checks)
+    return size * checks * sum(registry.TARGETS[t].cost if t in registry.TARGETS else 1.0
+                               for t in targets)
 
 
 def partition(cases: list, targets: list[str], count: int) -> list[set[str]]:

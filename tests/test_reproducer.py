@@ -56,7 +56,7 @@ def test_reproducers_run_standalone_and_reproduce(name, ref, tmp_path):
                 actual, expected = backend.forward(case.spec, x), ref.forward(case.spec, x)
         except Unsupported:
             continue
-        script = backend.reproducer(case, check)
+        script = backend.reproducer(case, check, expected)
         assert "import conformance" not in script and "from conformance" not in script
         path = tmp_path / f"{check}.py"
         path.write_text(script)
