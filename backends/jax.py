@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
 
 from conformance.backend import Backend  # noqa: E402
-from conformance.devices import available  # noqa: E402
+from conformance.devices import Device, available  # noqa: E402
 from conformance.spec import PoolSpec  # noqa: E402
 
 
@@ -65,7 +65,8 @@ class JaxBackend(Backend):
         return available(bool(platforms & {"gpu", "cuda", "rocm"}))
 
     def _device(self, device: str):
-        return jax.devices("gpu")[0] if device == "gpu" else jax.devices("cpu")[0]
+        # JAX's own platform names ("gpu", "cpu"), chosen by our Device
+        return jax.devices("gpu")[0] if device == Device.GPU else jax.devices("cpu")[0]
 
     def _window_args(self, spec: PoolSpec, x: np.ndarray) -> dict:
         self.moot_ceil_mode(spec, x, "lax.reduce_window")

@@ -25,6 +25,7 @@ import numpy as np
 
 from conformance import ops
 from conformance.backend import Backend
+from conformance.devices import Device
 from conformance.dtypes import name_of
 from conformance.errors import Unsupported
 from conformance.spec import PoolSpec
@@ -113,7 +114,7 @@ class KerasBackend(Backend):
         return self._numpy(layer(self._tensor(x, device)), x)
 
     def _tensor(self, a: np.ndarray, device: str):
-        if device != "cpu":
+        if device != Device.CPU:
             raise Unsupported(f"{self.name} runs on CPU here")
         return self.keras.ops.convert_to_tensor(a, dtype=name_of(a.dtype))
 

@@ -26,6 +26,7 @@ from ai_edge_litert import interpreter as litert
 
 from backends.tensorflow import TensorFlowBackend
 from conformance.backend import Backend
+from conformance.devices import Device
 from conformance.dtypes import name_of
 from conformance.errors import Unsupported
 
@@ -53,7 +54,7 @@ class LiteRtBackend(TensorFlowBackend):
         return f"{dist_version('ai-edge-litert')} (converter: tensorflow {tf.__version__})"
 
     def devices(self) -> list[str]:
-        return ["cpu"]
+        return [Device.CPU]
 
     def native_call(self, spec, input_shape, dtype: str, check: str) -> dict:
         return {"runtime": self.configuration}

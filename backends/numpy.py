@@ -30,6 +30,7 @@ import numpy as np
 from backends import reference_loops
 from conformance import ops
 from conformance.backend import Backend
+from conformance.devices import Device
 from conformance.dtypes import is_float, name_of, np_dtype, round_from_float64
 from conformance.spec import DimGeometry, PoolSpec, replace
 
@@ -367,10 +368,10 @@ class NumpyBackend(Backend):
 
     def forward_variant(self, spec: PoolSpec, x: np.ndarray, variant: str) -> np.ndarray:
         """The forward pass under one of VARIANTS instead of the normative semantics."""
-        return self._forward(spec, x, "cpu", variant)
+        return self._forward(spec, x, Device.CPU, variant)
 
     def vjp_variant(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, variant: str) -> np.ndarray:
-        return self._vjp(spec, x, gy, "cpu", variant)
+        return self._vjp(spec, x, gy, Device.CPU, variant)
 
     def _forward(self, spec: PoolSpec, x: np.ndarray, device: str, variant: str | None = None):
         dtype = name_of(x.dtype)
@@ -469,10 +470,10 @@ class NumpyBackend(Backend):
         return y, _from_cf(spec, positions)
 
     def indices_variant(self, spec: PoolSpec, x: np.ndarray, variant: str) -> np.ndarray:
-        return self._forward_with_indices(spec, x, "cpu", variant)[1]
+        return self._forward_with_indices(spec, x, Device.CPU, variant)[1]
 
     def unpool_variant(self, spec: PoolSpec, x: np.ndarray, variant: str) -> np.ndarray:
-        return self._unpool(spec, x, "cpu", variant)
+        return self._unpool(spec, x, Device.CPU, variant)
 
     def _unpool(self, spec: PoolSpec, x: np.ndarray, device: str,
                 variant: str | None = None) -> np.ndarray:

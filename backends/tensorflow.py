@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from conformance.backend import Backend, agreed_positions
-from conformance.devices import available
+from conformance.devices import Device, available
 from conformance.errors import Unsupported
 from conformance.spec import PoolSpec, replace
 
@@ -83,7 +83,7 @@ class TensorFlowBackend(Backend):
         return tf.nn.max_pool if spec.kind.selects else tf.nn.avg_pool
 
     def _device(self, device: str):
-        return tf.device("/GPU:0" if device == "gpu" else "/CPU:0")
+        return tf.device("/GPU:0" if device == Device.GPU else "/CPU:0")
 
     def _run(self, fn, *arrays):
         """Call `fn` on the arrays as tensors: eagerly here; the tf.function modes override it."""

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from conformance.backend import Backend
-from conformance.devices import available
+from conformance.devices import Device, available
 from conformance.dtypes import name_of
 from conformance.errors import Unsupported
 from conformance.spec import PoolSpec
@@ -76,7 +76,7 @@ class TorchBackend(Backend):
         dt = _DTYPES[name_of(a.dtype)]
         src = a.astype(np.float32) if dt == torch.bfloat16 else a  # torch cannot read ml_dtypes
         t = torch.from_numpy(np.ascontiguousarray(src)).to(dt)
-        return t.to("cuda" if device == "gpu" else "cpu").requires_grad_(grad)
+        return t.to("cuda" if device == Device.GPU else "cpu").requires_grad_(grad)
 
     @staticmethod
     def _nc(spec: PoolSpec, t):

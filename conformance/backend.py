@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from conformance import reproducer
-from conformance.devices import DEVICES
+from conformance.devices import DEVICES, Device
 from conformance.dtypes import name_of
 from conformance.errors import InvalidSpec, Unsupported
 from conformance.spec import PoolSpec, ceil_changes_output
@@ -42,14 +42,15 @@ class Backend:
         return ""
 
     def devices(self) -> list[str]:
-        return ["cpu"]
+        return [Device.CPU]
 
     # ---- public API (DESIGN.md §2) ----------------------------------------------------------
-    def forward(self, spec: PoolSpec, x: np.ndarray, device: str = "cpu") -> np.ndarray:
+    def forward(self, spec: PoolSpec, x: np.ndarray, device: Device = Device.CPU) -> np.ndarray:
         self._prepare(spec, x, device)
         return self._call(self._forward, spec, x, device)
 
-    def vjp(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, device: str = "cpu") -> np.ndarray:
+    def vjp(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray,
+            device: Device = Device.CPU) -> np.ndarray:
         self._prepare(spec, x, device)
         if not np.issubdtype(x.dtype, np.floating) and name_of(x.dtype) != "bfloat16":
             raise Unsupported("gradients are defined for float dtypes only")
@@ -59,7 +60,7 @@ class Backend:
         return self._call(self._vjp, spec, x, gy, device)
 
     def forward_with_indices(self, spec: PoolSpec, x: np.ndarray,
-                             device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+                             device: Device = Device.CPU) -> tuple[np.ndarray, np.ndarray]:
         """Max pooling's output and, per output, the flat row-major position of the selected
         element within its (N, C) spatial plane (DESIGN.md §3, PyTorch's convention), int64."""
         _require_selecting(spec, "forward_with_indices")
@@ -67,14 +68,15 @@ class Backend:
         y, idx = self._call(self._forward_with_indices, spec, x, device)
         return y, np.asarray(idx).astype(np.int64)
 
-    def unpool(self, spec: PoolSpec, x: np.ndarray, device: str = "cpu") -> np.ndarray:
+    def unpool(self, spec: PoolSpec, x: np.ndarray, device: Device = Device.CPU) -> np.ndarray:
         """The round trip max_unpool(max_pool(x), indices) in the input's shape: each output
         written back at its index, zeros elsewhere (the framework's own unpooling op)."""
         _require_selecting(spec, "unpool")
         self._prepare(spec, x, device)
         return self._call(self._unpool, spec, x, device)
 
-    def forward_default_stride(self, spec: PoolSpec, x: np.ndarray, device: str = "cpu") -> np.ndarray:
+    def forward_default_stride(self, spec: PoolSpec, x: np.ndarray,
+                               device: Device = Device.CPU) -> np.ndarray:
         """Call the framework's API with the stride argument omitted (spec.stride is ignored)."""
         self._prepare(spec, x, device)
         return self._call(self._forward_default_stride, spec, x, device)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from conformance import registry
+from conformance.devices import DEVICES
 from conformance.errors import Unsupported
 from conformance.spec import PoolSpec
 
@@ -145,7 +146,7 @@ def bench_layers(reps: int, backends: list[str]) -> list[dict]:
     rows = []
     for label, spec, shape in LAYERS:
         x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-        for device in ("cpu", "gpu"):
+        for device in DEVICES:
             times = {}
             for name in backends:
                 b = registry.get(name)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conformance import checkdefs, execution, options, packages, registry, runfolder, runner
+from conformance.devices import Device
 from conformance.devices import expand as expand_devices
 from conformance.errors import UsageError
 from conformance.results import FAILING, ResultWriter, environment, source_row, versions_label
@@ -79,7 +80,7 @@ def _resume_settings(args) -> dict:
     try:
         args.suite = previous["suite"]
         args.backends = ",".join(previous.get("backend_order") or previous["backends"])
-        args.device = previous.get("device", "cpu")
+        args.device = previous.get("device", Device.CPU)
         args.seed = int(previous.get("seed", 0))
         args.shard = previous.get("shard")
         args.complete = bool(previous.get("complete", True))
@@ -118,7 +119,7 @@ def cmd_run(args) -> int:
 
         args.shard = str(Shard.parse(args.shard))
     args.suite = args.suite or "default"
-    args.device = args.device or "cpu"
+    args.device = args.device or Device.CPU
     args.seed = args.seed or 0
     # a shard's partition is cut over the targets asked (on --resume: asked then)
     args.asked_backends = previous.get("asked_backends") if previous else \
@@ -473,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a suite on the backends and write reports/<run>/")
     options.add_to_argparse(run, {"suite": "default", "backends": "every available target",
-                                  "device": "cpu"})
+                                  "device": Device.CPU})
     run.add_argument("--seed", type=int, default=None,
                      help="sampling and input seed of the generated suites (default 0, the "
                           "published one: same ids and input bytes everywhere)")

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from conformance.devices import Device
+
 DEFAULT_SUITES = "seeds,smoke,regressions"
 OPTIONS = ("suite", "backends", "device", "results")  # each is --conformance-<name>
 
@@ -32,7 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     from conformance import options
 
     group = parser.getgroup("conformance", "pooling conformance parity runs")
-    options.add_to_pytest(group, {"suite": DEFAULT_SUITES, "device": "cpu",
+    options.add_to_pytest(group, {"suite": DEFAULT_SUITES, "device": Device.CPU,
                                   "backends": "the ini option conformance_backends, else every "
                                               "available target"})
     group.addoption("--conformance-results", dest="conformance_results", default=None,
@@ -156,11 +158,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
     config = metafunc.config
     backends, unavailable = _selected_backends(config)
-    device = _option(config, "device") or "cpu"
+    device = _option(config, "device") or Device.CPU
     devices = expand(device)
     params = []
     for case, backend, check, dev in runner.tasks(_cases(config), backends, devices):
-        test_id = f"{case.id}-{backend}-{check}" + ("" if dev == "cpu" else f"-{dev}")
+        test_id = f"{case.id}-{backend}-{check}" + ("" if dev == Device.CPU else f"-{dev}")
         marks = [pytest.mark.parity]
         info = _info(config, backend)
         as_checked = runner.case_as_checked(case, check, info.get("default_stride"))
@@ -169,7 +171,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             # strict unless the entry says the behaviour is order-dependent (strict = false)
             marks.append(pytest.mark.xfail(strict=entry.strict, raises=KnownDivergenceObserved,
                                            reason=f"known divergence {entry.id}: {entry.link}"))
-        if dev == "gpu":
+        if dev == Device.GPU:
             marks.append(pytest.mark.gpu)
         params.append(pytest.param((case, backend, check, dev), id=test_id, marks=marks))
     for name, why in unavailable.items():

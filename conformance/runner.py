@@ -14,12 +14,13 @@ from collections.abc import Iterable, Iterator
 from conformance import checkdefs, checks, diagnosis, evidence, known, registry
 from conformance.case import Case
 from conformance.compare import TOLERANCE_ULPS, Comparison, compare
+from conformance.devices import Device
 from conformance.errors import BackendUnavailable, InvalidSpec, Unsupported
 from conformance.results import Result
 from conformance.task import Task
 
 
-def run_check(case: Case, backend_name: str, check: str, device: str = "cpu") -> Result:
+def run_check(case: Case, backend_name: str, check: str, device: Device = Device.CPU) -> Result:
     """Run one check and classify it (known divergences included); never raises for a case."""
     start = time.perf_counter()
     version, cmp, source, actual, expected = "", Comparison("error"), "reference", None, None
@@ -149,7 +150,8 @@ def classify(result: Result, case: Case, reference: bool = True) -> Result:
     return result
 
 
-def tasks(cases: Iterable[Case], backends: list[str], devices: Iterable[str] = ("cpu",)) -> Iterator[Task]:
+def tasks(cases: Iterable[Case], backends: list[str],
+          devices: Iterable[Device] = (Device.CPU,)) -> Iterator[Task]:
     """Case x backend x check x device, in a stable order.
 
     The reference runs only on cases with hand-entered expectations (seed examples): anywhere
@@ -167,7 +169,7 @@ def tasks(cases: Iterable[Case], backends: list[str], devices: Iterable[str] = (
                     yield Task(case, name, check, device)
 
 
-def run(cases: Iterable[Case], backends: list[str], devices: Iterable[str] = ("cpu",),
+def run(cases: Iterable[Case], backends: list[str], devices: Iterable[Device] = (Device.CPU,),
         writer=None, progress=None) -> list[Result]:
     results = []
     for task in tasks(cases, backends, devices):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from conformance.devices import Device
 from conformance.results import Result
 
 KEY_FIELDS = ("case_id", "backend", "check", "device")  # a record's identity within a run
@@ -18,7 +19,7 @@ class Task(NamedTuple):
     case: Any  # conformance.case.Case or conformance.errorparity.ErrorCase
     backend: str
     check: str
-    device: str = "cpu"
+    device: Device = Device.CPU
 
     @property
     def key(self) -> tuple[str, str, str, str]:
