@@ -36,8 +36,9 @@ class FlaxBackend(Backend):
 
     def _kwargs(self, spec: PoolSpec, x: np.ndarray, with_stride: bool = True) -> dict:
         if spec.layout != "channels_last":
-            raise Unsupported("flax.linen pooling takes channels-last (batch, spatial..., "
-                              "features) inputs only")
+            raise Unsupported(
+                "flax.linen pooling takes channels-last (batch, spatial..., features) inputs only"
+            )
         if any(d != 1 for d in spec.dilation):
             raise Unsupported("flax.linen pooling has no dilation")
         if spec.divisor_override is not None:
@@ -72,13 +73,17 @@ class FlaxBackend(Backend):
     def _snippet(self, spec, x, check):
         kw = self._kwargs(spec, x, with_stride=check != "default_stride")
         args = ", ".join(f"{k}={v!r}" for k, v in kw.items())
-        lines = ["import jax", 'jax.config.update("jax_enable_x64", True)', "import jax.numpy as jnp",
-                 "import flax.linen as nn", "",
-                 f"pool = lambda a: nn.{spec.op}_pool(a, {args})",
-                 "xj = jnp.asarray(x).astype(DTYPE)"]
+        lines = [
+            "import jax",
+            'jax.config.update("jax_enable_x64", True)',
+            "import jax.numpy as jnp",
+            "import flax.linen as nn",
+            "",
+            f"pool = lambda a: nn.{spec.op}_pool(a, {args})",
+            "xj = jnp.asarray(x).astype(DTYPE)",
+        ]
         if check == "grad":
-            lines += ["y, pullback = jax.vjp(pool, xj)",
-                      "out = pullback(jnp.asarray(gy).astype(DTYPE))[0]"]
+            lines += ["y, pullback = jax.vjp(pool, xj)", "out = pullback(jnp.asarray(gy).astype(DTYPE))[0]"]
         else:
             lines.append("out = pool(xj)")
         lines.append("actual = np.asarray(out.astype(jnp.float32) if DTYPE == 'bfloat16' else out)")

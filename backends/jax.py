@@ -22,9 +22,11 @@ def _persistent_cache() -> None:
     from conformance import cachedir
 
     folder = os.environ.get("CONFORMANCE_JAX_CACHE") or str(cachedir.folder("jax"))
-    for option, value in (("jax_compilation_cache_dir", folder),
-                          ("jax_persistent_cache_min_compile_time_secs", 0.0),
-                          ("jax_persistent_cache_min_entry_size_bytes", 0)):
+    for option, value in (
+        ("jax_compilation_cache_dir", folder),
+        ("jax_persistent_cache_min_compile_time_secs", 0.0),
+        ("jax_persistent_cache_min_entry_size_bytes", 0),
+    ):
         try:
             jax.config.update(option, value)
         except (AttributeError, KeyError, ValueError):  # an older JAX without the option
@@ -71,10 +73,12 @@ class JaxBackend(Backend):
     def _window_args(self, spec: PoolSpec, x: np.ndarray) -> dict:
         self.moot_ceil_mode(spec, x, "lax.reduce_window")
         padding = spec.padding.upper() if isinstance(spec.padding, str) else _full(spec, spec.padding, (0, 0))
-        return dict(window_dimensions=_full(spec, spec.kernel, 1),
-                    window_strides=_full(spec, spec.stride, 1),
-                    padding=padding,
-                    window_dilation=_full(spec, spec.dilation, 1))
+        return dict(
+            window_dimensions=_full(spec, spec.kernel, 1),
+            window_strides=_full(spec, spec.stride, 1),
+            padding=padding,
+            window_dilation=_full(spec, spec.dilation, 1),
+        )
 
     def _pool(self, spec: PoolSpec, xj, args: dict):
         if spec.kind.selects:
@@ -115,13 +119,20 @@ class JaxBackend(Backend):
 
     def _snippet(self, spec, x, check):
         args = ", ".join(f"{k}={v!r}" for k, v in self._window_args(spec, x).items())
-        lines = ["import jax", 'jax.config.update("jax_enable_x64", True)', "import jax.numpy as jnp",
-                 "from jax import lax", ""]
+        lines = [
+            "import jax",
+            'jax.config.update("jax_enable_x64", True)',
+            "import jax.numpy as jnp",
+            "from jax import lax",
+            "",
+        ]
         if spec.kind.selects:
-            init = "-jnp.inf" if x.dtype.kind == "f" or x.dtype.name == "bfloat16" else \
-                "jnp.iinfo(a.dtype).min"
-            lines.append(f"pool = lambda a: lax.reduce_window(a, jnp.array({init}, a.dtype), "
-                         f"lax.max, {args})")
+            init = (
+                "-jnp.inf" if x.dtype.kind == "f" or x.dtype.name == "bfloat16" else "jnp.iinfo(a.dtype).min"
+            )
+            lines.append(
+                f"pool = lambda a: lax.reduce_window(a, jnp.array({init}, a.dtype), lax.max, {args})"
+            )
         else:
             if spec.divisor_override is not None:
                 div = f"{spec.divisor_override}"
@@ -129,8 +140,9 @@ class JaxBackend(Backend):
                 div = f"{int(np.prod(spec.kernel))}"
             else:
                 div = f"lax.reduce_window(jnp.ones_like(a), jnp.array(0, a.dtype), lax.add, {args})"
-            lines.append(f"pool = lambda a: lax.reduce_window(a, jnp.array(0, a.dtype), lax.add, "
-                         f"{args}) / {div}")
+            lines.append(
+                f"pool = lambda a: lax.reduce_window(a, jnp.array(0, a.dtype), lax.add, {args}) / {div}"
+            )
         lines.append("xj = jnp.asarray(x).astype(DTYPE)")
         if check == "grad":
             lines += ["y, pullback = jax.vjp(pool, xj)", "out = pullback(jnp.asarray(gy).astype(DTYPE))[0]"]
@@ -138,4 +150,3 @@ class JaxBackend(Backend):
             lines.append("out = pool(xj)")
         lines.append("actual = np.asarray(out.astype(jnp.float32) if DTYPE == 'bfloat16' else out)")
         return lines
-

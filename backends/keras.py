@@ -30,11 +30,16 @@ from conformance.dtypes import name_of
 from conformance.errors import Unsupported
 from conformance.spec import PoolSpec
 
-_LAYERS = {ops.MAX.name: "MaxPooling{n}D", ops.AVG.name: "AveragePooling{n}D",
-           ops.ADAPTIVE_MAX.name: "AdaptiveMaxPooling{n}D",
-           ops.ADAPTIVE_AVG.name: "AdaptiveAveragePooling{n}D"}
-_GLOBAL_LAYERS = {ops.ADAPTIVE_MAX.name: "GlobalMaxPooling{n}D",
-                  ops.ADAPTIVE_AVG.name: "GlobalAveragePooling{n}D"}
+_LAYERS = {
+    ops.MAX.name: "MaxPooling{n}D",
+    ops.AVG.name: "AveragePooling{n}D",
+    ops.ADAPTIVE_MAX.name: "AdaptiveMaxPooling{n}D",
+    ops.ADAPTIVE_AVG.name: "AdaptiveAveragePooling{n}D",
+}
+_GLOBAL_LAYERS = {
+    ops.ADAPTIVE_MAX.name: "GlobalMaxPooling{n}D",
+    ops.ADAPTIVE_AVG.name: "GlobalAveragePooling{n}D",
+}
 
 
 def _import_keras(wanted: str):
@@ -44,16 +49,23 @@ def _import_keras(wanted: str):
 
     loaded = keras.backend.backend()
     if loaded != wanted:
-        raise ImportError(f"Keras is already loaded with the {loaded} backend in this process "
-                          f"(one Keras backend per process: run keras-{wanted} isolated)")
+        raise ImportError(
+            f"Keras is already loaded with the {loaded} backend in this process "
+            f"(one Keras backend per process: run keras-{wanted} isolated)"
+        )
     return keras
 
 
 class KerasBackend(Backend):
     keras_backend: ClassVar[str] = ""
-    unsupported_errors = (r"not implemented for", r"Unsupported dtype", r"No OpKernel",
-                          r"only supports N\w*C on device", r"Could not find device",
-                          r"not in (the )?list of allowed values")
+    unsupported_errors = (
+        r"not implemented for",
+        r"Unsupported dtype",
+        r"No OpKernel",
+        r"only supports N\w*C on device",
+        r"Could not find device",
+        r"not in (the )?list of allowed values",
+    )
     default_stride = "kernel"
     default_stride_api = "keras.layers.MaxPooling{n}D / AveragePooling{n}D(pool_size) (strides=None)"
     no_adaptive = None  # the Adaptive* and Global* layers
@@ -121,16 +133,23 @@ class KerasBackend(Backend):
     def _snippet(self, spec, x, check):
         layer, kw = self._layer(spec, x, with_stride=check != "default_stride")
         args = ", ".join(f"{k}={v!r}" for k, v in kw.items())
-        lines = ["import os", f"os.environ['KERAS_BACKEND'] = {self.keras_backend!r}", "import keras",
-                 "", f"layer = keras.layers.{type(layer).__name__}({args})",
-                 "xk = keras.ops.convert_to_tensor(x.astype(np.float32) if DTYPE == 'bfloat16' "
-                 "else x, dtype=DTYPE)"]
+        lines = [
+            "import os",
+            f"os.environ['KERAS_BACKEND'] = {self.keras_backend!r}",
+            "import keras",
+            "",
+            f"layer = keras.layers.{type(layer).__name__}({args})",
+            "xk = keras.ops.convert_to_tensor(x.astype(np.float32) if DTYPE == 'bfloat16' "
+            "else x, dtype=DTYPE)",
+        ]
         if check == "grad":
             lines += ["gk = keras.ops.convert_to_tensor(gy, dtype=DTYPE)", *self._grad_lines()]
         else:
             lines.append("out = layer(xk)")
-        lines.append("actual = keras.ops.convert_to_numpy(keras.ops.cast(out, 'float32') "
-                     "if DTYPE == 'bfloat16' else out)")
+        lines.append(
+            "actual = keras.ops.convert_to_numpy(keras.ops.cast(out, 'float32') "
+            "if DTYPE == 'bfloat16' else out)"
+        )
         return lines
 
     def _grad_lines(self) -> list[str]:
@@ -143,8 +162,13 @@ class KerasTensorFlowBackend(KerasBackend):
     keras_backend = "tensorflow"
 
     def _grad_lines(self):
-        return ["import tensorflow as tf", "with tf.GradientTape() as tape:", "    tape.watch(xk)",
-                "    y = layer(xk)", "out = tape.gradient(y, xk, output_gradients=gk)"]
+        return [
+            "import tensorflow as tf",
+            "with tf.GradientTape() as tape:",
+            "    tape.watch(xk)",
+            "    y = layer(xk)",
+            "out = tape.gradient(y, xk, output_gradients=gk)",
+        ]
 
     def _vjp(self, spec, x, gy, device):
         import tensorflow as tf

@@ -37,13 +37,17 @@ class LiteRtBackend(TensorFlowBackend):
     name = "litert"
     no_adaptive = "TFLite has no adaptive pooling operator (and the tf.nn source has none)"
     resolver = litert.OpResolverType.AUTO
-    configuration = "Interpreter(op resolver AUTO: XNNPACK delegate for float32, builtin kernels " \
-                    "otherwise)"
+    configuration = "Interpreter(op resolver AUTO: XNNPACK delegate for float32, builtin kernels otherwise)"
     default_stride = None
     default_stride_api = "TFLite MAX_POOL_2D / AVERAGE_POOL_2D (stride_w, stride_h required)"
-    unsupported_errors = (*TensorFlowBackend.unsupported_errors,
-                          r"ConverterError", r"not supported by", r"Type .* not currently supported",
-                          r"failed to legalize", r"Didn't find op for builtin opcode")
+    unsupported_errors = (
+        *TensorFlowBackend.unsupported_errors,
+        r"ConverterError",
+        r"not supported by",
+        r"Type .* not currently supported",
+        r"failed to legalize",
+        r"Didn't find op for builtin opcode",
+    )
     _models: OrderedDict
 
     def __init__(self) -> None:
@@ -61,19 +65,25 @@ class LiteRtBackend(TensorFlowBackend):
 
     def _forward_with_indices(self, spec, x, device):
         # not the eager sibling's tf.nn.max_pool_with_argmax: the converter has no builtin for it
-        raise Unsupported("TFLite has no builtin max pooling with indices (MaxPoolWithArgmax "
-                          "is a TF Select op, which LiteRT does not run)")
+        raise Unsupported(
+            "TFLite has no builtin max pooling with indices (MaxPoolWithArgmax "
+            "is a TF Select op, which LiteRT does not run)"
+        )
 
     def _args(self, spec, x):
         if spec.layout != "channels_last":
             raise Unsupported("TFLite pools NHWC (channels_last) tensors only")
         if spec.ndim == 3:
-            raise Unsupported("TFLite has no builtin 3-D pooling: tf.nn.*_pool3d converts only "
-                              "with TF Select ops, which the LiteRT interpreter does not run")
+            raise Unsupported(
+                "TFLite has no builtin 3-D pooling: tf.nn.*_pool3d converts only "
+                "with TF Select ops, which the LiteRT interpreter does not run"
+            )
         if name_of(x.dtype) != "float32":
-            raise Unsupported(f"TFLite's float pooling kernels take float32 ({name_of(x.dtype)} "
-                              f"pooling exists only in quantized models, which need a "
-                              f"representative data set to convert)")
+            raise Unsupported(
+                f"TFLite's float pooling kernels take float32 ({name_of(x.dtype)} "
+                f"pooling exists only in quantized models, which need a "
+                f"representative data set to convert)"
+            )
         return super()._args(spec, x)
 
     def _vjp(self, spec, x, gy, device):
@@ -85,10 +95,10 @@ class LiteRtBackend(TensorFlowBackend):
     def _convert(self, fn, x: np.ndarray, key) -> bytes:
         data = self._models.get(key)
         if data is None:
-            function = tf.function(fn, input_signature=[tf.TensorSpec(x.shape, tf.float32)],
-                                   autograph=False)
+            function = tf.function(fn, input_signature=[tf.TensorSpec(x.shape, tf.float32)], autograph=False)
             converter = tf.lite.TFLiteConverter.from_concrete_functions(
-                [function.get_concrete_function()], function)
+                [function.get_concrete_function()], function
+            )
             data = converter.convert()
             self._models[key] = data
             if len(self._models) > _MODELS:
@@ -99,8 +109,7 @@ class LiteRtBackend(TensorFlowBackend):
         args, pool = self._args(spec, x), self._fn(spec)
         key = (pool.__name__, repr(sorted(args.items())), x.shape)
         data = self._convert(lambda xt: pool(xt, **args), x, key)
-        interpreter = litert.Interpreter(model_content=data,
-                                         experimental_op_resolver_type=self.resolver)
+        interpreter = litert.Interpreter(model_content=data, experimental_op_resolver_type=self.resolver)
         interpreter.allocate_tensors()
         interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
         interpreter.invoke()
@@ -108,21 +117,25 @@ class LiteRtBackend(TensorFlowBackend):
 
     def _snippet(self, spec, x, check):
         args = ", ".join(f"{k}={v!r}" for k, v in self._args(spec, x).items())
-        return ["import tensorflow as tf", "from ai_edge_litert import interpreter as litert", "",
-                f"f = tf.function(lambda xt: tf.nn.{spec.op}_pool(xt, {args}), "
-                f"input_signature=[tf.TensorSpec({tuple(x.shape)}, tf.float32)], autograph=False)",
-                "conv = tf.lite.TFLiteConverter.from_concrete_functions("
-                "[f.get_concrete_function()], f)",
-                f"it = litert.Interpreter(model_content=conv.convert(), "
-                f"experimental_op_resolver_type=litert.OpResolverType.{self.resolver.name})",
-                "it.allocate_tensors()",
-                "it.set_tensor(it.get_input_details()[0]['index'], x.astype(np.float32))",
-                "it.invoke()",
-                "actual = it.get_tensor(it.get_output_details()[0]['index'])"]
+        return [
+            "import tensorflow as tf",
+            "from ai_edge_litert import interpreter as litert",
+            "",
+            f"f = tf.function(lambda xt: tf.nn.{spec.op}_pool(xt, {args}), "
+            f"input_signature=[tf.TensorSpec({tuple(x.shape)}, tf.float32)], autograph=False)",
+            "conv = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)",
+            f"it = litert.Interpreter(model_content=conv.convert(), "
+            f"experimental_op_resolver_type=litert.OpResolverType.{self.resolver.name})",
+            "it.allocate_tensors()",
+            "it.set_tensor(it.get_input_details()[0]['index'], x.astype(np.float32))",
+            "it.invoke()",
+            "actual = it.get_tensor(it.get_output_details()[0]['index'])",
+        ]
 
 
 class LiteRtBuiltinBackend(LiteRtBackend):
     name = "litert-builtin"
     resolver = litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    configuration = "Interpreter(op resolver BUILTIN_WITHOUT_DEFAULT_DELEGATES: TFLite's " \
-                    "builtin kernels, no XNNPACK)"
+    configuration = (
+        "Interpreter(op resolver BUILTIN_WITHOUT_DEFAULT_DELEGATES: TFLite's builtin kernels, no XNNPACK)"
+    )

@@ -74,8 +74,9 @@ class _Plan:
     t, clipped to the window's last element and masked off where t is past its length.
     """
 
-    def __init__(self, spec: PoolSpec, cf_shape: tuple[int, ...], geoms: tuple,
-                 variant: Variant = Variant("normative")):
+    def __init__(
+        self, spec: PoolSpec, cf_shape: tuple[int, ...], geoms: tuple, variant: Variant = Variant("normative")
+    ):
         self.spec, self.geoms, self.variant = spec, geoms, variant
         self.lead = cf_shape[:2]
         self.adaptive = spec.kind.adaptive
@@ -91,8 +92,7 @@ class _Plan:
                 self.present.append(t < lengths)
         else:
             self.padded_shape = self.lead + tuple(
-                g.lo + g.n + max(0, (g.out - 1) * g.s + (g.k - 1) * g.d - g.lo - g.n + 1)
-                for g in geoms
+                g.lo + g.n + max(0, (g.out - 1) * g.s + (g.k - 1) * g.d - g.lo - g.n + 1) for g in geoms
             )
             self.window_shape = tuple(g.k for g in geoms)
         self.interior = (slice(None), slice(None), *tuple(slice(g.lo, g.lo + g.n) for g in geoms))
@@ -142,8 +142,9 @@ class _Plan:
         flat = np.zeros(arg.shape, np.int64)
         nd = len(self.geoms)
         for i, (g, t) in enumerate(zip(self.geoms, ts, strict=True)):
-            j = np.broadcast_to(np.arange(g.out).reshape(
-                (1, 1, *(-1 if a == i else 1 for a in range(nd)))), arg.shape)
+            j = np.broadcast_to(
+                np.arange(g.out).reshape((1, 1, *(-1 if a == i else 1 for a in range(nd)))), arg.shape
+            )
             coord = self.positions[i][j, t] if self.adaptive else j * g.s + t * g.d - g.lo
             flat = flat * g.n + coord
         return np.where(arg < 0, -1, flat)
@@ -205,108 +206,199 @@ _RULES = {
     "gt": lambda v, best, fresh: fresh | (v > best),  # a NaN keeps the pick only if first
     # x86 MAXPS(best, v): v unless best > v, so a NaN (either side) and a tied zero yield v
     "maxps": lambda v, best, fresh: fresh | ~(best > v),
-    "pos_zero": lambda v, best, fresh: fresh | _greater(v, best) | (
-        (v == 0) & (best == 0) & np.signbit(best) & ~np.signbit(v)),  # +0.0 beats -0.0
+    "pos_zero": lambda v, best, fresh: (
+        fresh | _greater(v, best) | ((v == 0) & (best == 0) & np.signbit(best) & ~np.signbit(v))
+    ),  # +0.0 beats -0.0
 }
+
 
 def _flip_same(spec: PoolSpec):
     return {"same": "same_lower", "same_lower": "same"}.get(spec.padding, spec.padding)
 
 
 VARIANTS: dict[str, Variant] = {
-    "nan_ignored": Variant("max starting from the lowest finite value, ignoring NaN (windows of "
-                           "NaN or -inf give the lowest finite value; in bfloat16 float32's, "
-                           "which rounds to -inf)",
-                           value_rule="ignore_nan", route_rule="ignore_nan", reduction=ops.MAX_REDUCTION),
-    "nan_ignored_storage_lowest": Variant("max starting from the storage dtype's lowest finite "
-                                          "value, ignoring NaN (a bfloat16 window of NaN or -inf "
-                                          "gives -3.39e38)", value_rule="ignore_nan",
-                                          route_rule="ignore_nan", nan_floor="storage",
-                                          reduction=ops.MAX_REDUCTION),
-    "nan_dropped": Variant("max ignoring NaN, starting from -inf (a window of NaN or -inf gives "
-                           "-inf)", value_rule="ignore_nan", route_rule="ignore_nan",
-                           nan_floor="-inf", reduction=ops.MAX_REDUCTION),
-    "grad_last_nan": Variant("gradient to the last NaN of a window", route_rule="last_nan",
-                             reduction=ops.MAX_REDUCTION),
-    "grad_ge_select": Variant("gradient routed by a `>=` select (XLA select_and_scatter): a NaN "
-                              "never keeps the pick", route_rule="ge_select", reduction=ops.MAX_REDUCTION),
-    "grad_gt": Variant("gradient routed by a strict `>` scan from the window's first element: a "
-                       "NaN takes the gradient only when it comes first", route_rule="gt",
-                       reduction=ops.MAX_REDUCTION),
-    "grad_last_tie": Variant("gradient to the last of tied maxima", route_rule="last_tie",
-                             reduction=ops.MAX_REDUCTION),
-    "max_column_major": Variant("max picks the first maximal element in column-major window "
-                                "order (the window reduced one dim at a time, the first dim "
-                                "first): ties go to the leftmost column, not the top row",
-                                column_major=True, reduction=ops.MAX_REDUCTION),
-    "grad_split_ties": Variant("gradient split equally between tied maxima (as reduce_max "
-                               "does)", split_ties=True, reduction=ops.MAX_REDUCTION),
-    "grad_ge_select_padded": Variant("gradient routed by a `>=` select over the padded window, "
-                                     "padding valued -inf: a window of padding and -inf sends its "
-                                     "gradient into the padding (lost); a NaN never keeps the pick",
-                                     route_rule="ge_select", padding_selectable=True,
-                                     reduction=ops.MAX_REDUCTION),
-    "grad_lost_in_padding": Variant("gradient of a window holding only padding and -inf lost in "
-                                    "the padding (padding valued -inf comes first and is not "
-                                    "beaten); other windows as the reference",
-                                    padding_selectable=True, reduction=ops.MAX_REDUCTION),
-    "max_last_tie": Variant("max keeps the last of tied maxima (visible for signed zeros: "
-                            "max(-0.0, +0.0) = +0.0, max(+0.0, -0.0) = -0.0)",
-                            value_rule="last_tie", route_rule="last_tie", reduction=ops.MAX_REDUCTION),
-    "grad_all_near_max": Variant("full gradient to every element within 1e-5 of the window "
-                                 "maximum (NaN dropped): |x - max| < 1e-5, so tied maxima, "
-                                 "near-ties and subnormals all get it, infinities never",
-                                 value_rule="ignore_nan", route_rule="ignore_nan",
-                                 all_near_max=1e-5, reduction=ops.MAX_REDUCTION),
-    "grad_neginf_depth0": Variant("gradient of a window whose maximum is -inf sent to depth 0 at "
-                                  "the window's first in-bounds row and column (an index that "
-                                  "lacks its depth term)", neginf_depth0=True, reduction=ops.MAX_REDUCTION),
-    "zero_sign_ordered": Variant("max orders +0.0 above -0.0 (IEEE maximum) instead of keeping "
-                                 "the first of tied zeros", value_rule="pos_zero",
-                                 route_rule="pos_zero", reduction=ops.MAX_REDUCTION),
-    "cip_flipped": Variant("count_include_pad the other way round",
-                           spec_change=(("count_include_pad", lambda s: not s.count_include_pad),),
-                           reduction=ops.MEAN_REDUCTION),
-    "same_split_flipped": Variant("SAME padding's odd pixel on the other side (SAME_UPPER vs "
-                                  "SAME_LOWER)", spec_change=(("padding", _flip_same),)),
-    "ceil_keeps_last_window": Variant("ceil mode without the rule that drops a last window "
-                                      "starting in the right padding", keep_last_ceil_window=True),
-    "ceil_overhang_counted": Variant("the divisor counts the ceil-mode overhang past the padding "
-                                     "(the full kernel)", overhang_counts=True, reduction=ops.MEAN_REDUCTION),
-    "max_maxps": Variant("max as x86 MAXPS scans the window: a later element replaces the "
-                         "running maximum unless that is greater, so a NaN survives only as the "
-                         "last element of its window, and the last of tied zeros wins",
-                         value_rule="maxps", route_rule="maxps", reduction=ops.MAX_REDUCTION),
-    "compute_float32": Variant("float64 computed in float32: inputs rounded to float32 and "
-                               "clamped to ±FLT_MAX (infinities included), sums in float32",
-                               compute_float32=True, accumulate="float32", clamp_float32="both"),
-    "inputs_float32": Variant("float64 inputs rounded to float32 (clamped to ±FLT_MAX), the rest "
-                              "computed in float64", compute_float32=True),
-    "clamp_finite": Variant("results clamped to ±FLT_MAX (TFLite's activation bounds for no "
-                            "activation), and max scanning from the lowest finite value, "
-                            "ignoring NaN", value_rule="ignore_nan", clamp_float32="both"),
-    "xnnpack_clamp": Variant("XNNPACK's output clamp: +inf clamped to FLT_MAX, a NaN result "
-                             "becomes -inf, -inf kept; max scanned with a strict > from the "
-                             "window's first element (a NaN kept only if first)", value_rule="gt",
-                             clamp_float32="upper", nan_result_neginf=True),
-    "nan_result_neginf": Variant("a NaN result becomes -inf (an output clamp max(min(y, +inf), "
-                                 "-inf) with x86 MINPS/MAXPS operand order)",
-                                 nan_result_neginf=True),
-    "accumulate_storage": Variant("the sum accumulated in the input dtype, in window order",
-                                  accumulate="storage", reduction=ops.MEAN_REDUCTION),
-    "accumulate_float32": Variant("the sum accumulated in float32, in window order",
-                                  accumulate="float32", reduction=ops.MEAN_REDUCTION),
-    "flush_subnormals": Variant("subnormal inputs and results flushed to zero (FTZ/DAZ)",
-                                flush_subnormals=True),
-    "daz_compare": Variant("max comparing subnormals as zero (DAZ) but returning the element "
-                           "unflushed", daz_compare=True, reduction=ops.MAX_REDUCTION),
+    "nan_ignored": Variant(
+        "max starting from the lowest finite value, ignoring NaN (windows of "
+        "NaN or -inf give the lowest finite value; in bfloat16 float32's, "
+        "which rounds to -inf)",
+        value_rule="ignore_nan",
+        route_rule="ignore_nan",
+        reduction=ops.MAX_REDUCTION,
+    ),
+    "nan_ignored_storage_lowest": Variant(
+        "max starting from the storage dtype's lowest finite "
+        "value, ignoring NaN (a bfloat16 window of NaN or -inf "
+        "gives -3.39e38)",
+        value_rule="ignore_nan",
+        route_rule="ignore_nan",
+        nan_floor="storage",
+        reduction=ops.MAX_REDUCTION,
+    ),
+    "nan_dropped": Variant(
+        "max ignoring NaN, starting from -inf (a window of NaN or -inf gives -inf)",
+        value_rule="ignore_nan",
+        route_rule="ignore_nan",
+        nan_floor="-inf",
+        reduction=ops.MAX_REDUCTION,
+    ),
+    "grad_last_nan": Variant(
+        "gradient to the last NaN of a window", route_rule="last_nan", reduction=ops.MAX_REDUCTION
+    ),
+    "grad_ge_select": Variant(
+        "gradient routed by a `>=` select (XLA select_and_scatter): a NaN never keeps the pick",
+        route_rule="ge_select",
+        reduction=ops.MAX_REDUCTION,
+    ),
+    "grad_gt": Variant(
+        "gradient routed by a strict `>` scan from the window's first element: a "
+        "NaN takes the gradient only when it comes first",
+        route_rule="gt",
+        reduction=ops.MAX_REDUCTION,
+    ),
+    "grad_last_tie": Variant(
+        "gradient to the last of tied maxima", route_rule="last_tie", reduction=ops.MAX_REDUCTION
+    ),
+    "max_column_major": Variant(
+        "max picks the first maximal element in column-major window "
+        "order (the window reduced one dim at a time, the first dim "
+        "first): ties go to the leftmost column, not the top row",
+        column_major=True,
+        reduction=ops.MAX_REDUCTION,
+    ),
+    "grad_split_ties": Variant(
+        "gradient split equally between tied maxima (as reduce_max does)",
+        split_ties=True,
+        reduction=ops.MAX_REDUCTION,
+    ),
+    "grad_ge_select_padded": Variant(
+        "gradient routed by a `>=` select over the padded window, "
+        "padding valued -inf: a window of padding and -inf sends its "
+        "gradient into the padding (lost); a NaN never keeps the pick",
+        route_rule="ge_select",
+        padding_selectable=True,
+        reduction=ops.MAX_REDUCTION,
+    ),
+    "grad_lost_in_padding": Variant(
+        "gradient of a window holding only padding and -inf lost in "
+        "the padding (padding valued -inf comes first and is not "
+        "beaten); other windows as the reference",
+        padding_selectable=True,
+        reduction=ops.MAX_REDUCTION,
+    ),
+    "max_last_tie": Variant(
+        "max keeps the last of tied maxima (visible for signed zeros: "
+        "max(-0.0, +0.0) = +0.0, max(+0.0, -0.0) = -0.0)",
+        value_rule="last_tie",
+        route_rule="last_tie",
+        reduction=ops.MAX_REDUCTION,
+    ),
+    "grad_all_near_max": Variant(
+        "full gradient to every element within 1e-5 of the window "
+        "maximum (NaN dropped): |x - max| < 1e-5, so tied maxima, "
+        "near-ties and subnormals all get it, infinities never",
+        value_rule="ignore_nan",
+        route_rule="ignore_nan",
+        all_near_max=1e-5,
+        reduction=ops.MAX_REDUCTION,
+    ),
+    "grad_neginf_depth0": Variant(
+        "gradient of a window whose maximum is -inf sent to depth 0 at "
+        "the window's first in-bounds row and column (an index that "
+        "lacks its depth term)",
+        neginf_depth0=True,
+        reduction=ops.MAX_REDUCTION,
+    ),
+    "zero_sign_ordered": Variant(
+        "max orders +0.0 above -0.0 (IEEE maximum) instead of keeping the first of tied zeros",
+        value_rule="pos_zero",
+        route_rule="pos_zero",
+        reduction=ops.MAX_REDUCTION,
+    ),
+    "cip_flipped": Variant(
+        "count_include_pad the other way round",
+        spec_change=(("count_include_pad", lambda s: not s.count_include_pad),),
+        reduction=ops.MEAN_REDUCTION,
+    ),
+    "same_split_flipped": Variant(
+        "SAME padding's odd pixel on the other side (SAME_UPPER vs SAME_LOWER)",
+        spec_change=(("padding", _flip_same),),
+    ),
+    "ceil_keeps_last_window": Variant(
+        "ceil mode without the rule that drops a last window starting in the right padding",
+        keep_last_ceil_window=True,
+    ),
+    "ceil_overhang_counted": Variant(
+        "the divisor counts the ceil-mode overhang past the padding (the full kernel)",
+        overhang_counts=True,
+        reduction=ops.MEAN_REDUCTION,
+    ),
+    "max_maxps": Variant(
+        "max as x86 MAXPS scans the window: a later element replaces the "
+        "running maximum unless that is greater, so a NaN survives only as the "
+        "last element of its window, and the last of tied zeros wins",
+        value_rule="maxps",
+        route_rule="maxps",
+        reduction=ops.MAX_REDUCTION,
+    ),
+    "compute_float32": Variant(
+        "float64 computed in float32: inputs rounded to float32 and "
+        "clamped to ±FLT_MAX (infinities included), sums in float32",
+        compute_float32=True,
+        accumulate="float32",
+        clamp_float32="both",
+    ),
+    "inputs_float32": Variant(
+        "float64 inputs rounded to float32 (clamped to ±FLT_MAX), the rest computed in float64",
+        compute_float32=True,
+    ),
+    "clamp_finite": Variant(
+        "results clamped to ±FLT_MAX (TFLite's activation bounds for no "
+        "activation), and max scanning from the lowest finite value, "
+        "ignoring NaN",
+        value_rule="ignore_nan",
+        clamp_float32="both",
+    ),
+    "xnnpack_clamp": Variant(
+        "XNNPACK's output clamp: +inf clamped to FLT_MAX, a NaN result "
+        "becomes -inf, -inf kept; max scanned with a strict > from the "
+        "window's first element (a NaN kept only if first)",
+        value_rule="gt",
+        clamp_float32="upper",
+        nan_result_neginf=True,
+    ),
+    "nan_result_neginf": Variant(
+        "a NaN result becomes -inf (an output clamp max(min(y, +inf), "
+        "-inf) with x86 MINPS/MAXPS operand order)",
+        nan_result_neginf=True,
+    ),
+    "accumulate_storage": Variant(
+        "the sum accumulated in the input dtype, in window order",
+        accumulate="storage",
+        reduction=ops.MEAN_REDUCTION,
+    ),
+    "accumulate_float32": Variant(
+        "the sum accumulated in float32, in window order", accumulate="float32", reduction=ops.MEAN_REDUCTION
+    ),
+    "flush_subnormals": Variant(
+        "subnormal inputs and results flushed to zero (FTZ/DAZ)", flush_subnormals=True
+    ),
+    "daz_compare": Variant(
+        "max comparing subnormals as zero (DAZ) but returning the element unflushed",
+        daz_compare=True,
+        reduction=ops.MAX_REDUCTION,
+    ),
 }
 
 
-def _max_with_argmax(plan: _Plan, xp: np.ndarray, rule: str = "first",
-                     key: np.ndarray | None = None, padding_selectable: bool = False,
-                     column_major: bool = False,
-                     padding_value: float = -np.inf) -> tuple[np.ndarray, np.ndarray]:
+def _max_with_argmax(
+    plan: _Plan,
+    xp: np.ndarray,
+    rule: str = "first",
+    key: np.ndarray | None = None,
+    padding_selectable: bool = False,
+    column_major: bool = False,
+    padding_value: float = -np.inf,
+) -> tuple[np.ndarray, np.ndarray]:
     """Window maxima and the flat kernel offset of the element picked. `key`, if given, is
     what the comparisons see (e.g. flushed subnormals); the value returned comes from xp.
     With `padding_selectable` padding positions are candidates too, valued `padding_value`
@@ -379,8 +471,13 @@ class NumpyBackend(Backend):
             return _compiled_forward(spec, x)
         spec, v = self._variant(spec, variant)
         plan, xp = self._setup(spec, x, v)
-        if spec.kind.selects and variant is None and is_float(dtype) and dtype != "bfloat16" \
-                and not np.isnan(x).any():
+        if (
+            spec.kind.selects
+            and variant is None
+            and is_float(dtype)
+            and dtype != "bfloat16"
+            and not np.isnan(x).any()
+        ):
             return _from_cf(spec, _max_fast(plan, _to_cf(spec, x)))
         if spec.kind.selects:
             key = _flush(xp, dtype) if v.daz_compare else None
@@ -388,8 +485,11 @@ class NumpyBackend(Backend):
             if xp.dtype == np.int64:
                 return _from_cf(spec, y.astype(x.dtype))
             if v.value_rule == "ignore_nan":  # the scan starts from the lowest finite value
-                lowest = {"lowest": _lowest(dtype), "-inf": -np.inf,
-                          "storage": float(ml_dtypes.finfo(np_dtype(dtype)).min)}[v.nan_floor]
+                lowest = {
+                    "lowest": _lowest(dtype),
+                    "-inf": -np.inf,
+                    "storage": float(ml_dtypes.finfo(np_dtype(dtype)).min),
+                }[v.nan_floor]
                 y = np.where(arg < 0, lowest, np.maximum(y, lowest))
         else:
             float32_only = v.compute_float32 and dtype != "float64"  # a float64-only variant
@@ -405,13 +505,19 @@ class NumpyBackend(Backend):
             y = _flush(y.astype(np.float64), dtype).astype(y.dtype)
         return _from_cf(spec, y)
 
-    def _vjp(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, device: str,
-             variant: str | None = None) -> np.ndarray:
+    def _vjp(
+        self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, device: str, variant: str | None = None
+    ) -> np.ndarray:
         dtype = name_of(x.dtype)
         if variant is None and reference_loops.available():
             return _compiled_vjp(spec, x, gy)
-        if spec.kind.selects and variant is None and is_float(dtype) and dtype != "bfloat16" \
-                and not np.isnan(x).any():
+        if (
+            spec.kind.selects
+            and variant is None
+            and is_float(dtype)
+            and dtype != "bfloat16"
+            and not np.isnan(x).any()
+        ):
             plan = _Plan(spec, _to_cf(spec, x).shape, spec.geometry(x.shape))
             gx = _max_vjp_fast(plan, _to_cf(spec, x), _to_cf(spec, gy).astype(np.float64))
             return _from_cf(spec, round_from_float64(gx, dtype))
@@ -423,8 +529,7 @@ class NumpyBackend(Backend):
         gp = np.zeros(plan.padded_shape)
         if spec.kind.selects:
             key = _flush(xp, name_of(x.dtype)) if v.daz_compare else None
-            best, arg = _max_with_argmax(plan, xp, v.route_rule, key, v.padding_selectable,
-                                         v.column_major)
+            best, arg = _max_with_argmax(plan, xp, v.route_rule, key, v.padding_selectable, v.column_major)
             if v.all_near_max is not None:  # by subtraction: inf - inf and NaN never qualify
                 best = np.where(arg < 0, _lowest(name_of(x.dtype)), best)
                 with np.errstate(invalid="ignore"):
@@ -449,8 +554,9 @@ class NumpyBackend(Backend):
         gx = round_from_float64(gp[plan.interior], name_of(x.dtype))
         return _from_cf(spec, gx)
 
-    def _forward_with_indices(self, spec: PoolSpec, x: np.ndarray, device: str,
-                              variant: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _forward_with_indices(
+        self, spec: PoolSpec, x: np.ndarray, device: str, variant: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The forward pass and the plane position of the element the (variant's) gradient
         routing picks: indices and gradients are one choice in every framework that has both."""
         if variant is None and reference_loops.available():
@@ -461,8 +567,9 @@ class NumpyBackend(Backend):
         plan, xp = self._setup(spec, x, v)
         key = _flush(xp, name_of(x.dtype)) if v.daz_compare else None
         lowest = _lowest_value(name_of(x.dtype))
-        best, arg = _max_with_argmax(plan, xp, v.route_rule, key, v.padding_selectable,
-                                     v.column_major, lowest)
+        best, arg = _max_with_argmax(
+            plan, xp, v.route_rule, key, v.padding_selectable, v.column_major, lowest
+        )
         positions = plan.input_positions(arg)
         if v.neginf_depth0 and spec.ndim == 3:  # the index lacks its depth term
             hit = (best == lowest) & (arg >= 0)
@@ -475,8 +582,7 @@ class NumpyBackend(Backend):
     def unpool_variant(self, spec: PoolSpec, x: np.ndarray, variant: str) -> np.ndarray:
         return self._unpool(spec, x, Device.CPU, variant)
 
-    def _unpool(self, spec: PoolSpec, x: np.ndarray, device: str,
-                variant: str | None = None) -> np.ndarray:
+    def _unpool(self, spec: PoolSpec, x: np.ndarray, device: str, variant: str | None = None) -> np.ndarray:
         """Each output written at its index in a zero input-shaped array (what MaxUnpool does;
         overlapping windows that pick one element write the same value twice)."""
         y, idx = self._forward_with_indices(spec, x, device, variant)
@@ -599,8 +705,9 @@ def _depth0_positions(plan: _Plan) -> np.ndarray:
     return np.broadcast_to(pos[None, None, None], plan.out_shape)
 
 
-def _send_neginf_to_depth0(plan: _Plan, gp: np.ndarray, best: np.ndarray, arg: np.ndarray,
-                           g: np.ndarray) -> np.ndarray:
+def _send_neginf_to_depth0(
+    plan: _Plan, gp: np.ndarray, best: np.ndarray, arg: np.ndarray, g: np.ndarray
+) -> np.ndarray:
     """grad_neginf_depth0: windows whose maximum is -inf add their dy at (depth 0, first
     in-bounds row, first in-bounds column); returns `arg` with those windows taken out."""
     firsts = _first_in_bounds(plan)

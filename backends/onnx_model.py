@@ -30,8 +30,12 @@ from conformance.errors import Unsupported
 from conformance.spec import ceil_changes_output
 
 BASE_OPSET = 7
-OP_TYPES = {"max": "MaxPool", "avg": "AveragePool", "adaptive_max": "GlobalMaxPool",
-            "adaptive_avg": "GlobalAveragePool"}  # the adaptive ops: output size 1 only
+OP_TYPES = {
+    "max": "MaxPool",
+    "avg": "AveragePool",
+    "adaptive_max": "GlobalMaxPool",
+    "adaptive_avg": "GlobalAveragePool",
+}  # the adaptive ops: output size 1 only
 INDICES_OPSET = 8  # MaxPool's Indices output and storage_order
 UNPOOL_OPSET = 11  # MaxUnpool with its output_shape input (9), at the opset of its last change
 HEADS = ("pool", "indices", "unpool")  # what a model computes: y; y and Indices; the round trip
@@ -63,17 +67,19 @@ def node_text(op_type: str, attrs: dict, opset: int) -> str:
 def op_type(spec) -> str:
     """The ONNX operator for a spec; adaptive pooling only as the Global ops (output size 1)."""
     if spec.kind.adaptive and not spec.is_global:
-        raise Unsupported("ONNX has no adaptive pooling operator: only GlobalMaxPool / "
-                          "GlobalAveragePool (output size 1); exporters lower other sizes to "
-                          "fixed-kernel pools where they divide, which the max/avg cases cover")
+        raise Unsupported(
+            "ONNX has no adaptive pooling operator: only GlobalMaxPool / "
+            "GlobalAveragePool (output size 1); exporters lower other sizes to "
+            "fixed-kernel pools where they divide, which the max/avg cases cover"
+        )
     return OP_TYPES[spec.op]
 
 
-def describe(spec, input_shape: tuple[int, ...], dtype: str, with_stride: bool = True,
-             head: str = "pool") -> dict:
+def describe(
+    spec, input_shape: tuple[int, ...], dtype: str, with_stride: bool = True, head: str = "pool"
+) -> dict:
     """What a result records about the model, without building it (Unsupported as build)."""
-    text = node_text(op_type(spec), attributes(spec, input_shape, with_stride),
-                     _opset(spec, dtype, head))
+    text = node_text(op_type(spec), attributes(spec, input_shape, with_stride), _opset(spec, dtype, head))
     if head == "indices":
         text += ", Indices output (storage_order 0 and 1)"
     elif head == "unpool":
@@ -100,8 +106,7 @@ def _dtype_opset(spec, dtype: str) -> int:
         need = 12
     else:
         takes = "float16, float, double, int8, uint8" if selects else "float16, float, double"
-        raise Unsupported(f"ONNX {op_type(spec)} takes {takes} (bfloat16 from opset 22), "
-                          f"not {dtype}")
+        raise Unsupported(f"ONNX {op_type(spec)} takes {takes} (bfloat16 from opset 22), not {dtype}")
     if spec.kind.adaptive:
         return need
     if spec.ceil_mode:
@@ -139,8 +144,15 @@ def attributes(spec, input_shape: tuple[int, ...], with_stride: bool = True) -> 
     return attrs
 
 
-def build(spec, input_shape: tuple[int, ...], dtype: str, *, with_stride: bool = True,
-          head: str = "pool", storage_order: int = 0) -> PoolModel:
+def build(
+    spec,
+    input_shape: tuple[int, ...],
+    dtype: str,
+    *,
+    with_stride: bool = True,
+    head: str = "pool",
+    storage_order: int = 0,
+) -> PoolModel:
     """The model for one case (input_shape in the case's own layout), checked by onnx.checker
     (structure and attribute types). `head` "indices" adds MaxPool's Indices output (with
     `storage_order`), "unpool" feeds y and Indices to MaxUnpool at the input's shape."""
@@ -159,31 +171,42 @@ def build(spec, input_shape: tuple[int, ...], dtype: str, *, with_stride: bool =
     else:
         pool_attrs = {**attrs, "storage_order": storage_order} if storage_order else attrs
         nodes = [helper.make_node(kind, ["x"], ["y", "indices"], **pool_attrs)]
-        outputs = [helper.make_tensor_value_info("y", elem, unknown),
-                   helper.make_tensor_value_info("indices", onnx.TensorProto.INT64, unknown)]
+        outputs = [
+            helper.make_tensor_value_info("y", elem, unknown),
+            helper.make_tensor_value_info("indices", onnx.TensorProto.INT64, unknown),
+        ]
     if head == "unpool":
         shape = helper.make_tensor("shape", onnx.TensorProto.INT64, [len(nchw)], list(nchw))
         # MaxUnpool has no auto_pad: SAME resolved to explicit pads (it checks output_shape
         # against (in - 1) * stride + kernel - pads)
         pads = spec.explicit_pads(tuple(input_shape))
-        unpool_attrs = {"kernel_shape": attrs["kernel_shape"], "strides": list(spec.stride),
-                        "pads": [lo for lo, _ in pads] + [hi for _, hi in pads]}
-        nodes += [helper.make_node("Constant", [], ["output_shape"], value=shape),
-                  helper.make_node("MaxUnpool", ["y", "indices", "output_shape"], ["unpooled"],
-                                   **unpool_attrs)]
+        unpool_attrs = {
+            "kernel_shape": attrs["kernel_shape"],
+            "strides": list(spec.stride),
+            "pads": [lo for lo, _ in pads] + [hi for _, hi in pads],
+        }
+        nodes += [
+            helper.make_node("Constant", [], ["output_shape"], value=shape),
+            helper.make_node("MaxUnpool", ["y", "indices", "output_shape"], ["unpooled"], **unpool_attrs),
+        ]
         outputs = [helper.make_tensor_value_info("unpooled", elem, list(nchw))]
     graph = helper.make_graph(
-        nodes, f"{kind.lower()}_case", [helper.make_tensor_value_info("x", elem, list(nchw))],
-        outputs)
+        nodes, f"{kind.lower()}_case", [helper.make_tensor_value_info("x", elem, list(nchw))], outputs
+    )
     opsets = [helper.make_opsetid("", opset)]
-    model = helper.make_model(graph, opset_imports=opsets, producer_name="pooling-conformance",
-                              ir_version=helper.find_min_ir_version_for(opsets))
+    model = helper.make_model(
+        graph,
+        opset_imports=opsets,
+        producer_name="pooling-conformance",
+        ir_version=helper.find_min_ir_version_for(opsets),
+    )
     onnx.checker.check_model(model)
     return PoolModel(model, kind, opset, spec.layout == "channels_last", attrs)
 
 
-def to_plane_positions(spec, indices: np.ndarray, nchw_input: tuple[int, ...],
-                       storage_order: int) -> np.ndarray:
+def to_plane_positions(
+    spec, indices: np.ndarray, nchw_input: tuple[int, ...], storage_order: int
+) -> np.ndarray:
     """MaxPool's Indices (NCHW, flat over the whole input tensor) as DESIGN.md §3's positions
     within each (N, C) plane, in the case's layout. storage_order 1 ("column major" in the
     ONNX text) is converted as ONNX Runtime's kernel computes it: the plane's offset row-major,
@@ -237,15 +260,17 @@ def snippet(spec, x: np.ndarray, check: str, run: list[str]) -> list[str]:
     pm = build(spec, x.shape, name_of(x.dtype), with_stride=check != "default_stride")
     attrs = ", ".join(f"{k}={v!r}" for k, v in pm.attributes.items())
     shape = list(_nchw_shape(spec, x.shape))
-    lines = ["from onnx import helper", "",
-             f"node = helper.make_node({pm.op_type!r}, ['x'], ['y'], {attrs})",
-             "elem = helper.np_dtype_to_tensor_dtype(np.dtype(DTYPE))",
-             f"graph = helper.make_graph([node], 'g', [helper.make_tensor_value_info('x', elem, "
-             f"{shape})], [helper.make_tensor_value_info('y', elem, {[None] * len(shape)})])",
-             f"ops = [helper.make_opsetid('', {pm.opset})]",
-             "model = helper.make_model(graph, opset_imports=ops, "
-             "ir_version=helper.find_min_ir_version_for(ops))",
-             "xin = x.astype(DTYPE)"]
+    lines = [
+        "from onnx import helper",
+        "",
+        f"node = helper.make_node({pm.op_type!r}, ['x'], ['y'], {attrs})",
+        "elem = helper.np_dtype_to_tensor_dtype(np.dtype(DTYPE))",
+        f"graph = helper.make_graph([node], 'g', [helper.make_tensor_value_info('x', elem, "
+        f"{shape})], [helper.make_tensor_value_info('y', elem, {[None] * len(shape)})])",
+        f"ops = [helper.make_opsetid('', {pm.opset})]",
+        "model = helper.make_model(graph, opset_imports=ops, ir_version=helper.find_min_ir_version_for(ops))",
+        "xin = x.astype(DTYPE)",
+    ]
     if pm.transposed:
         lines.append("xin = np.ascontiguousarray(np.moveaxis(xin, -1, 1))  # ONNX pools NCHW")
     lines += run

@@ -32,8 +32,11 @@ def _ort():
 
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"
-    unsupported_errors = (r"Could not find an implementation for", r"NOT_IMPLEMENTED",
-                          r"Unexpected input data type")
+    unsupported_errors = (
+        r"Could not find an implementation for",
+        r"NOT_IMPLEMENTED",
+        r"Unexpected input data type",
+    )
     default_stride = "1"
     default_stride_api = "ONNX MaxPool / AveragePool without the strides attribute"
     provider = "CPUExecutionProvider"
@@ -49,7 +52,8 @@ class OnnxRuntimeBackend(Backend):
     def native_call(self, spec, input_shape, dtype: str, check: str) -> dict:
         head = {"indices": "indices", "unpool": "unpool"}.get(check, "pool")
         return onnx_model.describe(spec, input_shape, dtype, check != "default_stride", head) | {
-            "runtime": self.configuration()}
+            "runtime": self.configuration()
+        }
 
     def configuration(self) -> str:
         return f"{self.provider}, default session options"
@@ -66,9 +70,11 @@ class OnnxRuntimeBackend(Backend):
 
     def _run_lines(self) -> list[str]:
         """Reproducer lines that run `model` on `xin` and leave the output in `out`."""
-        return ["import onnxruntime as ort",
-                f"sess = ort.InferenceSession(model.SerializeToString(), providers=[{self.provider!r}])",
-                "out = sess.run(None, {'x': xin})[0]"]
+        return [
+            "import onnxruntime as ort",
+            f"sess = ort.InferenceSession(model.SerializeToString(), providers=[{self.provider!r}])",
+            "out = sess.run(None, {'x': xin})[0]",
+        ]
 
     # ------------------------------------------------------------------------------------------
     def _model(self, data: bytes):
@@ -84,14 +90,18 @@ class OnnxRuntimeBackend(Backend):
                 self._models.popitem(last=False)
         return model
 
-    def _outputs(self, spec, x: np.ndarray, with_stride: bool = True, head: str = "pool",
-                 storage_order: int = 0) -> list[np.ndarray]:
+    def _outputs(
+        self, spec, x: np.ndarray, with_stride: bool = True, head: str = "pool", storage_order: int = 0
+    ) -> list[np.ndarray]:
         """The model's outputs, NCHW as the model gives them."""
         if name_of(x.dtype) == "bfloat16":
-            raise Unsupported(f"{self.name}'s Python API takes no bfloat16 arrays (NumPy has no "
-                              f"bfloat16): a bfloat16 model cannot be fed from Python")
-        pm = onnx_model.build(spec, x.shape, name_of(x.dtype), with_stride=with_stride,
-                              head=head, storage_order=storage_order)
+            raise Unsupported(
+                f"{self.name}'s Python API takes no bfloat16 arrays (NumPy has no "
+                f"bfloat16): a bfloat16 model cannot be fed from Python"
+            )
+        pm = onnx_model.build(
+            spec, x.shape, name_of(x.dtype), with_stride=with_stride, head=head, storage_order=storage_order
+        )
         outs = self._infer(self._model(pm.serialized()), onnx_model.to_model_layout(spec, x))
         return [np.asarray(o) for o in outs]
 

@@ -30,9 +30,13 @@ _ADAPTIVE = {"adaptive_avg": "adaptive_avg_pool", "adaptive_max": "adaptive_max_
 
 class OpenVinoBackend(OnnxRuntimeBackend):
     name = "openvino"
-    unsupported_errors = (r"[Uu]nsupported (element )?type", r"is not supported",
-                          r"Cannot create .* layer", r"doesn't support",
-                          r"No conversion rule found for operations")
+    unsupported_errors = (
+        r"[Uu]nsupported (element )?type",
+        r"is not supported",
+        r"Cannot create .* layer",
+        r"doesn't support",
+        r"No conversion rule found for operations",
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -44,8 +48,7 @@ class OpenVinoBackend(OnnxRuntimeBackend):
 
     def configuration(self) -> str:
         default = self.core.get_property("CPU", "INFERENCE_PRECISION_HINT")
-        return (f"CPU plugin, EXECUTION_MODE_HINT=ACCURACY (this CPU's default inference "
-                f"precision: {default})")
+        return f"CPU plugin, EXECUTION_MODE_HINT=ACCURACY (this CPU's default inference precision: {default})"
 
     @staticmethod
     def _graph_api(spec) -> bool:
@@ -54,14 +57,17 @@ class OpenVinoBackend(OnnxRuntimeBackend):
 
     def native_call(self, spec, input_shape, dtype: str, check: str) -> dict:
         if self._graph_api(spec):
-            return {"node": f"opset8.{_ADAPTIVE[spec.op]}(data, output_shape="
-                            f"{list(spec.output_size)}) built with OpenVINO's graph API",
-                    "transposed_to_nchw": spec.layout == "channels_last",
-                    "runtime": self.configuration()}
+            return {
+                "node": f"opset8.{_ADAPTIVE[spec.op]}(data, output_shape="
+                f"{list(spec.output_size)}) built with OpenVINO's graph API",
+                "transposed_to_nchw": spec.layout == "channels_last",
+                "runtime": self.configuration(),
+            }
         return super().native_call(spec, input_shape, dtype, check)
 
-    def _outputs(self, spec, x: np.ndarray, with_stride: bool = True, head: str = "pool",
-                 storage_order: int = 0) -> list[np.ndarray]:
+    def _outputs(
+        self, spec, x: np.ndarray, with_stride: bool = True, head: str = "pool", storage_order: int = 0
+    ) -> list[np.ndarray]:
         if self._graph_api(spec):
             if head == "unpool":
                 raise Unsupported("OpenVINO has no MaxUnpool operation")
@@ -78,8 +84,7 @@ class OpenVinoBackend(OnnxRuntimeBackend):
         import openvino.opset8 as ops8
 
         if x.dtype.name == "bfloat16":
-            raise Unsupported("openvino's Python API takes no bfloat16 arrays (NumPy has no "
-                              "bfloat16)")
+            raise Unsupported("openvino's Python API takes no bfloat16 arrays (NumPy has no bfloat16)")
         xin = onnx_model.to_model_layout(spec, x)
 
         def build():
@@ -103,7 +108,10 @@ class OpenVinoBackend(OnnxRuntimeBackend):
         return [results[out] for out in model.outputs]
 
     def _run_lines(self) -> list[str]:
-        return ["import openvino as ov", "core = ov.Core()",
-                f"compiled = core.compile_model(core.read_model(model.SerializeToString(), b''), "
-                f"'CPU', {_CONFIG!r})",
-                "out = np.asarray(compiled([xin])[0])"]
+        return [
+            "import openvino as ov",
+            "core = ov.Core()",
+            f"compiled = core.compile_model(core.read_model(model.SerializeToString(), b''), "
+            f"'CPU', {_CONFIG!r})",
+            "out = np.asarray(compiled([xin])[0])",
+        ]

@@ -64,17 +64,31 @@ def _plane_first_max(plane, win, step, out_shape):
     cv = np.empty((n_od, n_oh, width), plane.dtype)  # reduced over depth and height
     cp = np.empty((n_od, n_oh, width), np.int64)
     if depth == 1 and n_od == 1:  # a 1-D or 2-D plane: nothing to reduce over depth
-        _first_max_along_first(plane[0].reshape((height, 1, width)), None,
-                               cv[0].reshape((n_oh, 1, width)), cp[0].reshape((n_oh, 1, width)),
-                               bh, fh, eh, sh)
+        _first_max_along_first(
+            plane[0].reshape((height, 1, width)),
+            None,
+            cv[0].reshape((n_oh, 1, width)),
+            cp[0].reshape((n_oh, 1, width)),
+            bh,
+            fh,
+            eh,
+            sh,
+        )
     else:
         dv = np.empty((n_od, height, width), plane.dtype)  # reduced over depth
         dp = np.empty((n_od, height, width), np.int64)
         _first_max_along_first(plane, None, dv, dp, bd, fd, ed, sd)
         for od in range(n_od):
-            _first_max_along_first(dv[od].reshape((height, 1, width)), dp[od].reshape((height, 1, width)),
-                                   cv[od].reshape((n_oh, 1, width)), cp[od].reshape((n_oh, 1, width)),
-                                   bh, fh, eh, sh)
+            _first_max_along_first(
+                dv[od].reshape((height, 1, width)),
+                dp[od].reshape((height, 1, width)),
+                cv[od].reshape((n_oh, 1, width)),
+                cp[od].reshape((n_oh, 1, width)),
+                bh,
+                fh,
+                eh,
+                sh,
+            )
     values = np.empty(out_shape, plane.dtype)
     positions = np.empty(out_shape, np.int64)
     for od in range(n_od):
@@ -148,14 +162,26 @@ def avg_forward(win, step, divisor, x, y):
     for p in range(x.shape[0]):
         columns = np.empty((y.shape[1], y.shape[2], width))  # summed over depth and height
         if depth == 1 and y.shape[1] == 1:  # a 1-D or 2-D plane: nothing to sum over depth
-            _sum_along_first(x[p, 0].reshape((height, 1, width)),
-                             columns[0].reshape((y.shape[2], 1, width)), bh, fh, eh, sh)
+            _sum_along_first(
+                x[p, 0].reshape((height, 1, width)),
+                columns[0].reshape((y.shape[2], 1, width)),
+                bh,
+                fh,
+                eh,
+                sh,
+            )
         else:
             planes = np.empty((y.shape[1], height, width))  # summed over depth
             _sum_along_first(x[p], planes, bd, fd, ed, sd)
             for od in range(y.shape[1]):
-                _sum_along_first(planes[od].reshape((height, 1, width)),
-                                 columns[od].reshape((y.shape[2], 1, width)), bh, fh, eh, sh)
+                _sum_along_first(
+                    planes[od].reshape((height, 1, width)),
+                    columns[od].reshape((y.shape[2], 1, width)),
+                    bh,
+                    fh,
+                    eh,
+                    sh,
+                )
         for od in range(y.shape[1]):
             for oh in range(y.shape[2]):
                 for ow in range(y.shape[3]):

@@ -81,8 +81,9 @@ def _on_threads(kernel, shared: tuple, planes: tuple[np.ndarray, ...]) -> None:
         kernel(*shared, *planes)
         return
     bounds = [count * i // chunks for i in range(chunks + 1)]
-    runs = [_pool().submit(kernel, *shared, *(a[lo:hi] for a in planes))
-            for lo, hi in itertools.pairwise(bounds)]
+    runs = [
+        _pool().submit(kernel, *shared, *(a[lo:hi] for a in planes)) for lo, hi in itertools.pairwise(bounds)
+    ]
     for run in runs:
         run.result()
 
@@ -115,7 +116,7 @@ def _windows(geoms) -> tuple[np.ndarray, np.ndarray]:
     dims = [((0,), (0,), (1,), 1)] * (3 - len(geoms)) + [_dim_windows(g) for g in geoms]
     win = np.zeros((3, 3, max(len(d[0]) for d in dims)), dtype=np.int64)
     for i, (base, first, stop, _) in enumerate(dims):
-        win[i, :, :len(base)] = base, first, stop
+        win[i, :, : len(base)] = base, first, stop
     return win, np.array([d[3] for d in dims], dtype=np.int64)
 
 
@@ -145,8 +146,11 @@ def _store_dtype(dtype: np.dtype):
 def _divisor(divisor: np.ndarray, out: tuple[int, ...]) -> np.ndarray:
     """A fresh writable float64 (D, H, W) array (a read-only view would be another type to
     numba, and another compilation)."""
-    return np.array(np.broadcast_to(divisor, (1, 1, *out)).reshape((*(1,) * (3 - len(out)), *out)),
-                    dtype=np.float64, order="C")
+    return np.array(
+        np.broadcast_to(divisor, (1, 1, *out)).reshape((*(1,) * (3 - len(out)), *out)),
+        dtype=np.float64,
+        order="C",
+    )
 
 
 def _out_shape(xc: np.ndarray, geoms) -> tuple[int, ...]:
@@ -181,8 +185,11 @@ def max_vjp(xc: np.ndarray, geoms, gy: np.ndarray) -> np.ndarray:
     _require_output_shape(xc, geoms, gy)
     xs = _planes(xc, _read_dtype(xc.dtype))
     gx = np.empty(xc.shape, dtype=_store_dtype(xc.dtype))
-    _on_threads(_kernels().max_vjp, _windows(geoms),
-                (xs, _planes(gy, _read_dtype(gy.dtype)), gx.reshape(xs.shape[0], -1)))
+    _on_threads(
+        _kernels().max_vjp,
+        _windows(geoms),
+        (xs, _planes(gy, _read_dtype(gy.dtype)), gx.reshape(xs.shape[0], -1)),
+    )
     return gx
 
 
@@ -190,8 +197,7 @@ def avg_forward(xc: np.ndarray, geoms, divisor: np.ndarray) -> np.ndarray:
     """Channels-first average: the float64 sum over the divisor, stored in _store_dtype."""
     xs = _planes(xc, _read_dtype(xc.dtype))
     y = np.empty(_out_shape(xc, geoms), dtype=_store_dtype(xc.dtype))
-    _on_threads(_kernels().avg_forward, (*_windows(geoms), _divisor(divisor, y.shape[2:])),
-                (xs, _planes(y)))
+    _on_threads(_kernels().avg_forward, (*_windows(geoms), _divisor(divisor, y.shape[2:])), (xs, _planes(y)))
     return y
 
 
@@ -200,9 +206,11 @@ def avg_vjp(xc: np.ndarray, geoms, divisor: np.ndarray, gy: np.ndarray) -> np.nd
     _require_output_shape(xc, geoms, gy)
     gx = np.empty(xc.shape, dtype=_store_dtype(xc.dtype))
     planes = _planes(gx)
-    _on_threads(_kernels().avg_vjp, (*_windows(geoms), _divisor(divisor, gy.shape[2:]),
-                                     *planes.shape[2:]),
-                (_planes(gy, _read_dtype(gy.dtype)), gx.reshape(planes.shape[0], -1)))
+    _on_threads(
+        _kernels().avg_vjp,
+        (*_windows(geoms), _divisor(divisor, gy.shape[2:]), *planes.shape[2:]),
+        (_planes(gy, _read_dtype(gy.dtype)), gx.reshape(planes.shape[0], -1)),
+    )
     return gx
 
 
@@ -233,5 +241,7 @@ if __name__ == "__main__":
 
     start = time.perf_counter()
     done = warm_up()
-    print(f"reference loops: {'compiled or loaded' if done else 'numba missing: NumPy loops'} "
-          f"in {time.perf_counter() - start:.1f} s")
+    print(
+        f"reference loops: {'compiled or loaded' if done else 'numba missing: NumPy loops'} "
+        f"in {time.perf_counter() - start:.1f} s"
+    )

@@ -22,8 +22,12 @@ from conformance.errors import Unsupported
 from conformance.spec import PoolSpec, replace
 
 _FORMATS = {
-    ("channels_last", 1): "NWC", ("channels_last", 2): "NHWC", ("channels_last", 3): "NDHWC",
-    ("channels_first", 1): "NCW", ("channels_first", 2): "NCHW", ("channels_first", 3): "NCDHW",
+    ("channels_last", 1): "NWC",
+    ("channels_last", 2): "NHWC",
+    ("channels_last", 3): "NDHWC",
+    ("channels_first", 1): "NCW",
+    ("channels_first", 2): "NCHW",
+    ("channels_first", 3): "NCDHW",
 }
 
 
@@ -38,8 +42,10 @@ class TensorFlowBackend(Backend):
     name = "tensorflow"
     default_stride = "1"
     default_stride_api = "tf.nn.pool(x, window_shape, pooling_type) (strides omitted)"
-    no_adaptive = ("TensorFlow has no adaptive pooling (tf.nn); global pooling is written as "
-                   "reduce_max/reduce_mean, not a pooling API (Keras' Global layers: keras-*)")
+    no_adaptive = (
+        "TensorFlow has no adaptive pooling (tf.nn); global pooling is written as "
+        "reduce_max/reduce_mean, not a pooling API (Keras' Global layers: keras-*)"
+    )
     unsupported_errors = (
         r"not in (the )?list of allowed values",
         r"No OpKernel was registered",
@@ -75,9 +81,12 @@ class TensorFlowBackend(Backend):
         self.moot_ceil_mode(spec, x, f"tf.nn.{spec.op}_pool")
         if spec.divisor_override is not None:
             raise Unsupported("tf.nn.avg_pool has no divisor_override")
-        return dict(ksize=list(spec.kernel), strides=list(spec.stride),
-                    padding=self._padding(spec, x),
-                    data_format=_FORMATS[(spec.layout, spec.ndim)])
+        return dict(
+            ksize=list(spec.kernel),
+            strides=list(spec.stride),
+            padding=self._padding(spec, x),
+            data_format=_FORMATS[(spec.layout, spec.ndim)],
+        )
 
     def _fn(self, spec: PoolSpec):
         return tf.nn.max_pool if spec.kind.selects else tf.nn.avg_pool
@@ -121,9 +130,18 @@ class TensorFlowBackend(Backend):
         converted = []
         with self._device(device):
             for batch in (False, True):
-                y, arg = self._run(lambda xt, batch=batch: tf.nn.max_pool_with_argmax(
-                    xt, args["ksize"], args["strides"], args["padding"], data_format="NHWC",
-                    output_dtype=tf.int64, include_batch_in_index=batch), nhwc)
+                y, arg = self._run(
+                    lambda xt, batch=batch: tf.nn.max_pool_with_argmax(
+                        xt,
+                        args["ksize"],
+                        args["strides"],
+                        args["padding"],
+                        data_format="NHWC",
+                        output_dtype=tf.int64,
+                        include_batch_in_index=batch,
+                    ),
+                    nhwc,
+                )
                 b = np.arange(arg.shape[0]).reshape(-1, 1, 1, 1) * (h * w * c if batch else 0)
                 channel = np.arange(c).reshape(1, 1, 1, -1)
                 offset = arg.astype(np.int64) - b - channel
@@ -141,19 +159,28 @@ class TensorFlowBackend(Backend):
         call = f"tf.nn.{spec.op}_pool(xt, {args})"
         if check == "default_stride":  # the strides argument left out: tf.nn.pool
             at_one = self._args(replace(spec, stride=(1,) * spec.ndim), x)
-            call = (f"tf.nn.pool(xt, window_shape={list(spec.kernel)!r}, pooling_type="
-                    f"{'MAX' if spec.kind.selects else 'AVG'!r}, padding={at_one['padding']!r}, "
-                    f"data_format={at_one['data_format']!r})")
+            call = (
+                f"tf.nn.pool(xt, window_shape={list(spec.kernel)!r}, pooling_type="
+                f"{'MAX' if spec.kind.selects else 'AVG'!r}, padding={at_one['padding']!r}, "
+                f"data_format={at_one['data_format']!r})"
+            )
         lines = ["import tensorflow as tf", ""]
         if check == "grad":
-            lines += ["def f(xt, gyt):", "    with tf.GradientTape() as tape:",
-                      "        tape.watch(xt)", f"        y = {call}",
-                      "    return tape.gradient(y, xt, output_gradients=gyt)", "",
-                      f"out = {self.snippet_wrap.format(f='f')}(tf.cast(tf.constant(x), DTYPE), "
-                      f"tf.cast(tf.constant(gy), DTYPE))"]
+            lines += [
+                "def f(xt, gyt):",
+                "    with tf.GradientTape() as tape:",
+                "        tape.watch(xt)",
+                f"        y = {call}",
+                "    return tape.gradient(y, xt, output_gradients=gyt)",
+                "",
+                f"out = {self.snippet_wrap.format(f='f')}(tf.cast(tf.constant(x), DTYPE), "
+                f"tf.cast(tf.constant(gy), DTYPE))",
+            ]
         else:
-            lines += [f"f = lambda xt: {call}",
-                      f"out = {self.snippet_wrap.format(f='f')}(tf.cast(tf.constant(x), DTYPE))"]
+            lines += [
+                f"f = lambda xt: {call}",
+                f"out = {self.snippet_wrap.format(f='f')}(tf.cast(tf.constant(x), DTYPE))",
+            ]
         lines.append("actual = (tf.cast(out, tf.float32) if DTYPE == 'bfloat16' else out).numpy()")
         return lines
 
@@ -164,6 +191,13 @@ class TensorFlowBackend(Backend):
             raise Unsupported("tf.nn.pool takes SAME/VALID padding only")
         kind = "MAX" if spec.kind.selects else "AVG"
         with self._device(device):
-            return self._run(lambda xt: tf.nn.pool(xt, window_shape=list(spec.kernel),
-                                                   pooling_type=kind, padding=args["padding"],
-                                                   data_format=args["data_format"]), x)
+            return self._run(
+                lambda xt: tf.nn.pool(
+                    xt,
+                    window_shape=list(spec.kernel),
+                    pooling_type=kind,
+                    padding=args["padding"],
+                    data_format=args["data_format"],
+                ),
+                x,
+            )

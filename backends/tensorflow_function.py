@@ -33,6 +33,9 @@ class TensorFlowXlaBackend(TensorFlowGraphBackend):
     jit_compile = True
 
     def _forward_with_indices(self, spec, x, device):
-        raise Unsupported("XLA has no MaxPoolWithArgmax kernel (tf.nn.max_pool_with_argmax "
-                          "fails to compile with jit_compile=True: tensorflow/tensorflow#103438)")
+        raise Unsupported(
+            "XLA has no MaxPoolWithArgmax kernel (tf.nn.max_pool_with_argmax "
+            "fails to compile with jit_compile=True: tensorflow/tensorflow#103438)"
+        )
+
     default_stride_api = "tf.function(tf.nn.pool(...), jit_compile=True) (strides omitted)"

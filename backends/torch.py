@@ -21,8 +21,13 @@ from conformance.errors import Unsupported
 from conformance.spec import PoolSpec
 
 _DTYPES = {
-    "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
-    "float64": torch.float64, "int8": torch.int8, "uint8": torch.uint8, "int32": torch.int32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "int8": torch.int8,
+    "uint8": torch.uint8,
+    "int32": torch.int32,
     "int64": torch.int64,
 }
 
@@ -31,8 +36,11 @@ class TorchBackend(Backend):
     name = "torch"
     default_stride = "kernel"
     default_stride_api = "F.max_pool{n}d / F.avg_pool{n}d(x, k) (stride=None)"
-    unsupported_errors = (r"not implemented for '", r"pad should be at most half",
-                          r"LoweringException: RuntimeError: \w+ not implemented for \w+")
+    unsupported_errors = (
+        r"not implemented for '",
+        r"pad should be at most half",
+        r"LoweringException: RuntimeError: \w+ not implemented for \w+",
+    )
     no_adaptive = None  # F.adaptive_*_pool{n}d
     snippet_checks = ("forward", "grad", "default_stride", "indices")
 
@@ -124,8 +132,7 @@ class TorchBackend(Backend):
             size = tuple(t.shape[2:])
             kernel, stride, padding = _unpool_window(tuple(y.shape[2:]), size)
             unpool = getattr(F, f"max_unpool{spec.ndim}d")
-            out = unpool(y, idx, kernel_size=kernel, stride=stride, padding=padding,
-                         output_size=size)
+            out = unpool(y, idx, kernel_size=kernel, stride=stride, padding=padding, output_size=size)
         if spec.layout == "channels_last":
             out = out.movedim(1, -1)
         return self._numpy(out, x)
@@ -136,16 +143,24 @@ class TorchBackend(Backend):
             kw["return_indices"] = True
         args = ", ".join(f"{k}={v!r}" for k, v in kw.items())
         cl = spec.layout == "channels_last"
-        lines = ["import torch", "import torch.nn.functional as F", "",
-                 "leaf = torch.from_numpy(x).to(getattr(torch, DTYPE))"]
+        lines = [
+            "import torch",
+            "import torch.nn.functional as F",
+            "",
+            "leaf = torch.from_numpy(x).to(getattr(torch, DTYPE))",
+        ]
         if check == "grad":
             lines.append("leaf.requires_grad_(True)")
-        lines.append("t = leaf.movedim(-1, 1)  # NHWC data seen as NCHW: channels_last format"
-                     if cl else "t = leaf")
+        lines.append(
+            "t = leaf.movedim(-1, 1)  # NHWC data seen as NCHW: channels_last format" if cl else "t = leaf"
+        )
         lines.append(f"y = {self._call_text(spec, args)}")
         if check == "grad":
-            lines += ["g = torch.from_numpy(gy).to(y.dtype)",
-                      f"y.backward({'g.movedim(-1, 1)' if cl else 'g'})", "out = leaf.grad"]
+            lines += [
+                "g = torch.from_numpy(gy).to(y.dtype)",
+                f"y.backward({'g.movedim(-1, 1)' if cl else 'g'})",
+                "out = leaf.grad",
+            ]
         elif check == "indices":
             lines[-1] = f"y, idx = {self._call_text(spec, args)}"
             lines.append(f"out = {'idx.movedim(1, -1)' if cl else 'idx'}")

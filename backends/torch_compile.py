@@ -18,8 +18,10 @@ from typing import ClassVar
 
 from conformance import cachedir
 
-os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.environ.get("CONFORMANCE_INDUCTOR_CACHE")
-                      or str(cachedir.folder("inductor")))
+os.environ.setdefault(
+    "TORCHINDUCTOR_CACHE_DIR",
+    os.environ.get("CONFORMANCE_INDUCTOR_CACHE") or str(cachedir.folder("inductor")),
+)
 
 import torch
 
@@ -43,8 +45,15 @@ class TorchCompileBackend(TorchBackend):
         eager = super()._fn(spec)
 
         def call(t, **kw):
-            key = (eager.__name__, tuple(sorted(kw.items())), tuple(t.shape), t.dtype,
-                   tuple(t.stride()), t.device.type, t.requires_grad)
+            key = (
+                eager.__name__,
+                tuple(sorted(kw.items())),
+                tuple(t.shape),
+                t.dtype,
+                tuple(t.stride()),
+                t.device.type,
+                t.requires_grad,
+            )
             fn = self._compiled.get(key)
             if fn is None:
                 if len(self._compiled) >= _MAX_COMPILED:
@@ -57,5 +66,7 @@ class TorchCompileBackend(TorchBackend):
         return call
 
     def _call_text(self, spec, args: str) -> str:
-        return (f"torch.compile(lambda a: F.{spec.op}_pool{spec.ndim}d(a, {args}), "
-                f"fullgraph=True, dynamic=False)(t)")
+        return (
+            f"torch.compile(lambda a: F.{spec.op}_pool{spec.ndim}d(a, {args}), "
+            f"fullgraph=True, dynamic=False)(t)"
+        )

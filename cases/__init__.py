@@ -21,8 +21,9 @@ from conformance.errors import UsageError
 RISKY = ("op", "padding", "ceil_mode", "count_include_pad", "stride")
 
 
-def _generated(suite: str, groups, seed: int = 0, native: bool = False,
-               invariants: bool = False) -> list[Case]:
+def _generated(
+    suite: str, groups, seed: int = 0, native: bool = False, invariants: bool = False
+) -> list[Case]:
     rows = covering_array(AXES, groups, violates, seed=seed)
     if native:
         for backend in NATIVE:
@@ -54,8 +55,9 @@ def smoke(seed: int = 0) -> list[Case]:
 def default(seed: int = 0) -> list[Case]:
     """All pairs plus all triples of the risky group, over the whole space and again over each
     framework's native sub-space (cases/native.py)."""
-    cases = _generated("default", [(list(AXES), 2), (list(RISKY), 3)], seed=seed, native=True,
-                       invariants=True)
+    cases = _generated(
+        "default", [(list(AXES), 2), (list(RISKY), 3)], seed=seed, native=True, invariants=True
+    )
     extra = error_cases() + witness_cases()
     return cases + [dc_replace(c, suite="default") for c in extra]
 
@@ -111,10 +113,12 @@ def witnesses(seed: int = 0) -> list[Case]:
 SUITES: dict[str, tuple[str, Callable[[], list[Case]]]] = {
     "seeds": ("every worked example of the seed documents, values entered by hand", seeds),
     "smoke": ("2-way covering array over every axis (fast; every value at least once)", smoke),
-    "default": ("2-way + risky 3-way over every axis and each framework's native sub-space, "
-                "invariants, and the error-parity geometries", default),
-    "regressions": ("cases from public bug reports, with their links and quoted numbers",
-                    regressions),
+    "default": (
+        "2-way + risky 3-way over every axis and each framework's native sub-space, "
+        "invariants, and the error-parity geometries",
+        default,
+    ),
+    "regressions": ("cases from public bug reports, with their links and quoted numbers", regressions),
     "full": ("exhaustive product of the geometry axes (nightly)", full),
     "witnesses": ("one small case per recorded known divergence", witnesses),
     "errors": ("invalid and degenerate geometries: how each framework reacts (error_parity)", errors),
@@ -157,8 +161,10 @@ def load_suites(arg: str, seed: int = 0) -> list[Case]:
                 where, other = first[case.id]
                 if _same_case(case, other):
                     continue  # the same case in two suites runs once
-                raise UsageError(f"case id {case.id!r} of {name} names another case in {where} "
-                                 f"(a different spec, shape, dtype, family or seed); rename it")
+                raise UsageError(
+                    f"case id {case.id!r} of {name} names another case in {where} "
+                    f"(a different spec, shape, dtype, family or seed); rename it"
+                )
             first[case.id] = (name, case)
             cases.append(case)
     if not cases:
@@ -168,7 +174,12 @@ def load_suites(arg: str, seed: int = 0) -> list[Case]:
 
 def _same_case(a: Case, b: Case) -> bool:
     return (a.spec, a.input_shape, a.dtype, a.family, a.seed) == (
-        b.spec, b.input_shape, b.dtype, b.family, b.seed)
+        b.spec,
+        b.input_shape,
+        b.dtype,
+        b.family,
+        b.seed,
+    )
 
 
 def coverage(cases: list[Case] | tuple[Case, ...], native: bool = False) -> list[Coverage]:

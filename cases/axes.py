@@ -30,14 +30,33 @@ AXES: dict[str, list[Any]] = {
     "divisor_override": [None, "set"],
     "layout": ["channels_first", "channels_last"],
     "dtype": list(DTYPES),
-    "family": ["distinct", "ties", "negative", "nan", "inf", "signed_zero", "near_overflow",
-               "near_underflow"],
+    "family": [
+        "distinct",
+        "ties",
+        "negative",
+        "nan",
+        "inf",
+        "signed_zero",
+        "near_overflow",
+        "near_underflow",
+    ],
     "shape": ["divisible", "ragged", "window", "unit", "overhang"],
     "batch": ["single", "many"],
 }
 # The geometry axes: `full` takes their exhaustive product (the others rotate over it).
-GEOMETRY_AXES = ("op", "output_size", "ndim", "kernel", "stride", "padding", "dilation",
-                 "ceil_mode", "count_include_pad", "divisor_override", "shape")
+GEOMETRY_AXES = (
+    "op",
+    "output_size",
+    "ndim",
+    "kernel",
+    "stride",
+    "padding",
+    "dilation",
+    "ceil_mode",
+    "count_include_pad",
+    "divisor_override",
+    "shape",
+)
 
 RECT = {2: (3, 2), 3: (2, 3, 2)}  # rectangular, so swapped axes cannot pass
 FLOAT_ONLY_FAMILIES = ("nan", "inf", "signed_zero", "near_underflow")
@@ -85,9 +104,16 @@ def violates(a: dict[str, Any]) -> str | None:
 
 # An adaptive case has no kernel: the kernel-based axes stay at one value (the first listed
 # in ADAPTIVE_FIXED), so that the covering array spends its rows on the output-size classes.
-ADAPTIVE_FIXED = {"kernel": "two", "stride": "default", "padding": "zero", "dilation": 1,
-                  "ceil_mode": False, "count_include_pad": True, "divisor_override": None,
-                  "shape": "divisible"}
+ADAPTIVE_FIXED = {
+    "kernel": "two",
+    "stride": "default",
+    "padding": "zero",
+    "dilation": 1,
+    "ceil_mode": False,
+    "count_include_pad": True,
+    "divisor_override": None,
+    "shape": "divisible",
+}
 
 
 def _adaptive_rule(a: dict[str, Any]) -> str | None:
@@ -102,11 +128,9 @@ def _adaptive_rule(a: dict[str, Any]) -> str | None:
 def _overhang_rule(a: dict[str, Any]) -> str | None:
     """`overhang`: the widest kernel dim is larger than the padded input there, which
     only ceil mode turns into an output (DESIGN.md §3: one window, starting in the input)."""
-    kernel, stride, padding, dilation = a.get("kernel"), a.get("stride"), a.get("padding"), \
-        a.get("dilation")
+    kernel, stride, padding, dilation = a.get("kernel"), a.get("stride"), a.get("padding"), a.get("dilation")
     if a.get("ceil_mode") is False:
-        return "a kernel overhanging the input gives an output in ceil mode only (floor mode: " \
-               "error parity)"
+        return "a kernel overhanging the input gives an output in ceil mode only (floor mode: error parity)"
     if padding in ("same", "same_lower"):
         return "SAME padding always makes the padded input as large as the kernel"
     if kernel == "one":
@@ -169,8 +193,15 @@ def _adaptive_case(a: dict[str, Any], suite: str, seed: int) -> Case:
     nd = a["ndim"]
     out, size = (list(v[:nd]) for v in ADAPTIVE_SIZES[a["output_size"]])
     spec = PoolSpec(op=a["op"], output_size=tuple(out), layout=a["layout"])
-    return Case(spec, _batch_shape(a, size), dtype=a["dtype"], family=a["family"], seed=seed,
-                suite=suite, axes=dict(a))
+    return Case(
+        spec,
+        _batch_shape(a, size),
+        dtype=a["dtype"],
+        family=a["family"],
+        seed=seed,
+        suite=suite,
+        axes=dict(a),
+    )
 
 
 def build_case(a: dict[str, Any], *, suite: str, seed: int = 0) -> Case:
@@ -196,9 +227,12 @@ def build_case(a: dict[str, Any], *, suite: str, seed: int = 0) -> Case:
         lo, hi = (0, 0) if isinstance(padding, str) else (1, 1) if padding == 1 else padding[i]
         spatial[i] = dilation * (kernel[i] - 1) + 1 - lo - hi - 1
     spec = PoolSpec(
-        op=a["op"], kernel=tuple(kernel),
+        op=a["op"],
+        kernel=tuple(kernel),
         stride=None if a["stride"] == "default" else tuple(eff),
-        padding=padding, dilation=dilation, ceil_mode=a["ceil_mode"],
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=a["ceil_mode"],
         count_include_pad=a["count_include_pad"] if ops.of(a["op"]).averages else True,
         divisor_override=(sum(kernel) + 1) if a["divisor_override"] == "set" else None,
         layout=a["layout"],
@@ -206,7 +240,11 @@ def build_case(a: dict[str, Any], *, suite: str, seed: int = 0) -> Case:
     shape = _batch_shape(a, spatial)
     checks = None
     if a["stride"] == "default":
-        checks = ("forward", "grad", "default_stride") if a["dtype"] not in INT_DTYPES \
+        checks = (
+            ("forward", "grad", "default_stride")
+            if a["dtype"] not in INT_DTYPES
             else ("forward", "default_stride")
-    return Case(spec, shape, dtype=a["dtype"], family=a["family"], seed=seed, suite=suite,
-                checks=checks, axes=dict(a))
+        )
+    return Case(
+        spec, shape, dtype=a["dtype"], family=a["family"], seed=seed, suite=suite, checks=checks, axes=dict(a)
+    )

@@ -33,8 +33,9 @@ class Coverage:
     def __str__(self) -> str:
         group = "all axes" if len(self.axes) > 6 else ", ".join(self.axes)
         where = f" [{self.label} native]" if self.label else ""
-        return (f"{self.strength}-way over {group}{where}: {self.covered}/{self.required} "
-                f"({self.percent:.1f} %)")
+        return (
+            f"{self.strength}-way over {group}{where}: {self.covered}/{self.required} ({self.percent:.1f} %)"
+        )
 
 
 def completable(axes: dict[str, list], partial: dict[str, Any], rule: Rule) -> bool:
@@ -63,8 +64,14 @@ def _row_tuples(row: dict[str, int], names: Sequence[str], t: int) -> set[tuple]
     return {tuple((n, row[n]) for n in combo) for combo in itertools.combinations(names, t)}
 
 
-def covering_array(axes: dict[str, list], groups: Sequence[tuple[Sequence[str], int]], rule: Rule,
-                   *, seed: int = 0, candidates: int = 20) -> list[dict[str, Any]]:
+def covering_array(
+    axes: dict[str, list],
+    groups: Sequence[tuple[Sequence[str], int]],
+    rule: Rule,
+    *,
+    seed: int = 0,
+    candidates: int = 20,
+) -> list[dict[str, Any]]:
     """Rows (axis -> value) covering every valid t-tuple of every (axes, t) group."""
     rng = random.Random(seed)
     names = list(axes)
@@ -106,9 +113,11 @@ def covering_array(axes: dict[str, list], groups: Sequence[tuple[Sequence[str], 
             gain = sum(1 for item in row.items() for tup in by_value.get(item, ()) if covers(row, tup))
             if gain > best_gain:
                 best_row, best_gain = row, gain
-        done = {first} if best_row is None else {
-            tup for item in best_row.items() for tup in by_value.get(item, ()) if covers(best_row, tup)
-        }
+        done = (
+            {first}
+            if best_row is None
+            else {tup for item in best_row.items() for tup in by_value.get(item, ()) if covers(best_row, tup)}
+        )
         for tup in done:  # covered, or `first` cannot be completed into a valid row
             uncovered.discard(tup)
             for item in tup:
@@ -118,8 +127,9 @@ def covering_array(axes: dict[str, list], groups: Sequence[tuple[Sequence[str], 
     return rows
 
 
-def measure(axes: dict[str, list], rows: list[dict[str, Any]], group: Sequence[str], t: int,
-            rule: Rule) -> Coverage:
+def measure(
+    axes: dict[str, list], rows: list[dict[str, Any]], group: Sequence[str], t: int, rule: Rule
+) -> Coverage:
     """How many of the valid t-tuples over `group` the rows contain."""
     required = _tuples(axes, list(group), t, rule)
     index = {n: {repr(v): i for i, v in enumerate(axes[n])} for n in axes}

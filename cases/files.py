@@ -29,8 +29,18 @@ from conformance.case import Case
 from conformance.errors import InvalidSpec, UsageError, shorten
 from conformance.spec import PoolSpec
 
-SPEC_KEYS = ("op", "kernel", "stride", "padding", "dilation", "ceil_mode", "count_include_pad",
-             "divisor_override", "layout", "ndim")
+SPEC_KEYS = (
+    "op",
+    "kernel",
+    "stride",
+    "padding",
+    "dilation",
+    "ceil_mode",
+    "count_include_pad",
+    "divisor_override",
+    "layout",
+    "ndim",
+)
 CASE_KEYS = ("name", "input_shape", "dtype", "family", "seed", "checks")
 ALLOWED = SPEC_KEYS + CASE_KEYS
 
@@ -66,8 +76,9 @@ def _parse(path: Path, text: str) -> Any:
     suffix = path.suffix.lower()
     fmt = FORMATS.get(suffix)
     if fmt is None:
-        raise UsageError(f"{path}: unknown case-file type {shorten(repr(suffix))}; allowed .toml, "
-                         f".json, .yaml, .yml")
+        raise UsageError(
+            f"{path}: unknown case-file type {shorten(repr(suffix))}; allowed .toml, .json, .yaml, .yml"
+        )
     try:
         if fmt == "TOML":
             data = tomllib.loads(text)
@@ -98,11 +109,14 @@ def _check_bounds(path: Path, fmt: str, data: Any) -> None:
         value, depth = stack.pop()
         count += 1
         if count > MAX_VALUES:
-            raise UsageError(f"{path}: the {fmt} expands to more than {MAX_VALUES} values "
-                             f"(aliases included); a case file may hold at most that")
+            raise UsageError(
+                f"{path}: the {fmt} expands to more than {MAX_VALUES} values "
+                f"(aliases included); a case file may hold at most that"
+            )
         if depth > MAX_DEPTH:
-            raise UsageError(f"{path}: the {fmt} nests deeper than {MAX_DEPTH} levels; a case "
-                             f"file needs at most 4")
+            raise UsageError(
+                f"{path}: the {fmt} nests deeper than {MAX_DEPTH} levels; a case file needs at most 4"
+            )
         if isinstance(value, dict):
             stack.extend((item, depth + 1) for pair in value.items() for item in pair)
         elif isinstance(value, list):
@@ -139,29 +153,37 @@ def load_cases(path: str | Path, suite: str | None = None) -> list[Case]:
             raise UsageError(f"{where}: each case is a table of fields, got {type(raw).__name__}")
         unknown = sorted(set(raw) - set(ALLOWED))
         if unknown:
-            raise UsageError(f"{where}: unknown field(s) {shorten(repr(unknown))}; allowed "
-                             f"{list(ALLOWED)}")
+            raise UsageError(f"{where}: unknown field(s) {shorten(repr(unknown))}; allowed {list(ALLOWED)}")
         if "input_shape" not in raw:
             raise UsageError(f"{where}: input_shape is required")
         try:
             spec = PoolSpec(**{k: _tuple(raw[k]) for k in SPEC_KEYS if k in raw})
             shape = raw["input_shape"]
-            if not isinstance(shape, list) or not all(isinstance(v, int) and not isinstance(v, bool)
-                                                      for v in shape):
+            if not isinstance(shape, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in shape
+            ):
                 raise InvalidSpec("input_shape", shape, "a list of ints")
             seed = raw.get("seed", 0)
             if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
                 raise InvalidSpec("seed", seed, "an int >= 0")
             checks = raw.get("checks")
             if checks is not None and not (
-                    isinstance(checks, list) and all(isinstance(c, str) for c in checks)):
+                isinstance(checks, list) and all(isinstance(c, str) for c in checks)
+            ):
                 raise InvalidSpec("checks", checks, "a list of check names")
             name = raw.get("name")
             if name is not None and not (isinstance(name, str) and re.fullmatch(r"[\w.,+-]{1,120}", name)):
                 raise InvalidSpec("name", name, "1-120 letters, digits and . , + - _")
-            case = Case(spec, tuple(shape), dtype=raw.get("dtype", "float32"),
-                        family=raw.get("family", "distinct"), seed=seed, suite=suite, name=name,
-                        checks=tuple(checks) if checks is not None else None)
+            case = Case(
+                spec,
+                tuple(shape),
+                dtype=raw.get("dtype", "float32"),
+                family=raw.get("family", "distinct"),
+                seed=seed,
+                suite=suite,
+                name=name,
+                checks=tuple(checks) if checks is not None else None,
+            )
         except InvalidSpec as exc:
             raise UsageError(f"{where}: {exc}") from None
         except TypeError as exc:  # an unhashable or otherwise unusable value

@@ -39,8 +39,10 @@ def spaces() -> dict[str, tuple[dict[str, list[Any]], tuple[dict, ...], tuple[st
     out = {}
     paths = sorted(FOLDER.glob("*.toml"))
     if not paths:  # an installation without its data files would build another suite silently
-        raise RuntimeError(f"no native spaces in {FOLDER}: this installation lacks "
-                           "backends/native/*.toml (pyproject.toml's package-data ships them)")
+        raise RuntimeError(
+            f"no native spaces in {FOLDER}: this installation lacks "
+            "backends/native/*.toml (pyproject.toml's package-data ships them)"
+        )
     for path in paths:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
@@ -87,5 +89,6 @@ def in_space(target: str, case) -> bool:
     if space is None or not row:
         return False
     allowed = spaces()[space][0]
-    return all(row.get(k) in vals for k, vals in allowed.items() if k in row) \
-        and native_rule(space)(row) is None
+    return (
+        all(row.get(k) in vals for k, vals in allowed.items() if k in row) and native_rule(space)(row) is None
+    )

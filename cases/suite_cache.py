@@ -63,8 +63,7 @@ def store(name: str, seed: int, cases) -> None:
     try:
         target = _path(name, seed)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False,
-                                         prefix=".suite-") as fh:
+        with tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False, prefix=".suite-") as fh:
             pickle.dump(cases, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(fh.name, target)
         for old in target.parent.glob("suite-*.pickle"):

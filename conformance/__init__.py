@@ -9,6 +9,12 @@ from conformance.errors import BackendUnavailable, InvalidSpec, Unsupported, Usa
 from conformance.spec import PoolSpec
 
 __all__ = [
-    "BackendUnavailable", "Case", "InvalidSpec", "PoolSpec", "Unsupported", "UsageError", "registry",
+    "BackendUnavailable",
+    "Case",
+    "InvalidSpec",
+    "PoolSpec",
+    "Unsupported",
+    "UsageError",
+    "registry",
 ]
 __version__ = "0.1.0"

@@ -49,8 +49,7 @@ class Backend:
         self._prepare(spec, x, device)
         return self._call(self._forward, spec, x, device)
 
-    def vjp(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray,
-            device: Device = Device.CPU) -> np.ndarray:
+    def vjp(self, spec: PoolSpec, x: np.ndarray, gy: np.ndarray, device: Device = Device.CPU) -> np.ndarray:
         self._prepare(spec, x, device)
         if not np.issubdtype(x.dtype, np.floating) and name_of(x.dtype) != "bfloat16":
             raise Unsupported("gradients are defined for float dtypes only")
@@ -59,8 +58,9 @@ class Backend:
             raise InvalidSpec("gy", tuple(gy.shape), f"the output shape {expected}")
         return self._call(self._vjp, spec, x, gy, device)
 
-    def forward_with_indices(self, spec: PoolSpec, x: np.ndarray,
-                             device: Device = Device.CPU) -> tuple[np.ndarray, np.ndarray]:
+    def forward_with_indices(
+        self, spec: PoolSpec, x: np.ndarray, device: Device = Device.CPU
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Max pooling's output and, per output, the flat row-major position of the selected
         element within its (N, C) spatial plane (DESIGN.md §3, PyTorch's convention), int64."""
         _require_selecting(spec, "forward_with_indices")
@@ -75,8 +75,9 @@ class Backend:
         self._prepare(spec, x, device)
         return self._call(self._unpool, spec, x, device)
 
-    def forward_default_stride(self, spec: PoolSpec, x: np.ndarray,
-                               device: Device = Device.CPU) -> np.ndarray:
+    def forward_default_stride(
+        self, spec: PoolSpec, x: np.ndarray, device: Device = Device.CPU
+    ) -> np.ndarray:
         """Call the framework's API with the stride argument omitted (spec.stride is ignored)."""
         self._prepare(spec, x, device)
         return self._call(self._forward_default_stride, spec, x, device)
@@ -97,11 +98,11 @@ class Backend:
         raise Unsupported(f"{self.name} has no max-unpooling API")
 
     def _forward_default_stride(self, spec: PoolSpec, x: np.ndarray, device: str) -> np.ndarray:
-        raise Unsupported(f"{self.default_stride_api or self.name} has no default stride: the "
-                          f"stride is required")
+        raise Unsupported(
+            f"{self.default_stride_api or self.name} has no default stride: the stride is required"
+        )
 
-    def native_call(self, spec: PoolSpec, input_shape: tuple[int, ...], dtype: str,
-                    check: str) -> dict:
+    def native_call(self, spec: PoolSpec, input_shape: tuple[int, ...], dtype: str, check: str) -> dict:
         """What a result should record about the native call beyond the target's version (an
         ONNX node and its opset, an interpreter's configuration); {} for most targets."""
         return {}
@@ -139,7 +140,7 @@ class Backend:
             text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", f"{type(exc).__name__}: {exc}")
             hits = [m for p in self.unsupported_errors if (m := re.search(p, text))]
             if hits:  # the line that says why (runtimes wrap it in lines of their own)
-                line = text[text.rfind("\n", 0, hits[0].start()) + 1:].split("\n", 1)[0]
+                line = text[text.rfind("\n", 0, hits[0].start()) + 1 :].split("\n", 1)[0]
                 raise Unsupported(f"{self.name} rejects it: {_first_line(line)}") from exc
             raise
 

@@ -42,16 +42,35 @@ def median_time(fn: Callable[[], object], reps: int = 5, warmup: int = 1) -> flo
 
 
 REFERENCE_CASES = [  # (label, spec, shape, dtype, checks): issue 14's targets
-    ("max 2-D 16x64x112x112 k3 s2 p1", PoolSpec("max", 3, stride=2, padding=1), (16, 64, 112, 112),
-     "float32", ("forward", "vjp")),
-    ("avg 2-D 16x64x112x112 k3 s2 p1", PoolSpec("avg", 3, stride=2, padding=1), (16, 64, 112, 112),
-     "float32", ("forward", "vjp")),
-    ("max 3-D 4x32x32^3 k3 s2", PoolSpec("max", 3, stride=2, ndim=3), (4, 32, 32, 32, 32),
-     "float32", ("forward", "vjp")),
-    ("avg 3-D 4x32x32^3 k3 s2", PoolSpec("avg", 3, stride=2, ndim=3), (4, 32, 32, 32, 32),
-     "float32", ("forward", "vjp")),
-    ("seed workload: max 2x2/2 64x3x28x28 float64", PoolSpec("max", 2), (64, 3, 28, 28),
-     "float64", ("vjp",)),
+    (
+        "max 2-D 16x64x112x112 k3 s2 p1",
+        PoolSpec("max", 3, stride=2, padding=1),
+        (16, 64, 112, 112),
+        "float32",
+        ("forward", "vjp"),
+    ),
+    (
+        "avg 2-D 16x64x112x112 k3 s2 p1",
+        PoolSpec("avg", 3, stride=2, padding=1),
+        (16, 64, 112, 112),
+        "float32",
+        ("forward", "vjp"),
+    ),
+    (
+        "max 3-D 4x32x32^3 k3 s2",
+        PoolSpec("max", 3, stride=2, ndim=3),
+        (4, 32, 32, 32, 32),
+        "float32",
+        ("forward", "vjp"),
+    ),
+    (
+        "avg 3-D 4x32x32^3 k3 s2",
+        PoolSpec("avg", 3, stride=2, ndim=3),
+        (4, 32, 32, 32, 32),
+        "float32",
+        ("forward", "vjp"),
+    ),
+    ("seed workload: max 2x2/2 64x3x28x28 float64", PoolSpec("max", 2), (64, 3, 28, 28), "float64", ("vjp",)),
 ]
 TARGETS = {"forward": 1.0, "vjp": 1.5}  # reference time / PyTorch time
 SETTLE = 0.2  # seconds for the other side's threads to go idle (libgomp spins ~0.1 s at most)
@@ -65,8 +84,9 @@ LAYERS = [
 ]
 
 
-def paired_ratio(fn: Callable[[], object], peer: Callable[[], object],
-                 reps: int) -> tuple[float, float, float]:
+def paired_ratio(
+    fn: Callable[[], object], peer: Callable[[], object], reps: int
+) -> tuple[float, float, float]:
     """(ratio, fn seconds, peer seconds): the two timed in turn, rep after rep, so that a slow
     spell of this shared machine slows both; the ratio of their medians. Each side's turn
     starts with a pause and two untimed calls, then times three: a framework's thread pool
@@ -100,11 +120,19 @@ def bench_reference(reps: int) -> list[dict]:
         gy = np.random.default_rng(1).standard_normal(spec.output_shape(shape)).astype(dtype)
         calls = {"forward": lambda b: b.forward(spec, x), "vjp": lambda b: b.vjp(spec, x, gy)}
         for check in checks:
-            ratio, mine, theirs = paired_ratio(lambda: calls[check](ref), lambda: calls[check](torch_b),
-                                               reps)
-            rows.append({"case": label, "pass": check, "ratio": ratio, "target": TARGETS[check],
-                         "reference_s": mine, "torch_s": theirs, "threads": threads,
-                         "compiled": reference_loops.available()})
+            ratio, mine, theirs = paired_ratio(lambda: calls[check](ref), lambda: calls[check](torch_b), reps)
+            rows.append(
+                {
+                    "case": label,
+                    "pass": check,
+                    "ratio": ratio,
+                    "target": TARGETS[check],
+                    "reference_s": mine,
+                    "torch_s": theirs,
+                    "threads": threads,
+                    "compiled": reference_loops.available(),
+                }
+            )
     return rows
 
 
@@ -128,7 +156,7 @@ def _textbook_pool2d(x: np.ndarray, k: int) -> np.ndarray:
     out = np.zeros((x.shape[0] - k + 1, x.shape[1] - k + 1))
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
-            out[i, j] = x[i:i + k, j:j + k].max()
+            out[i, j] = x[i : i + k, j : j + k].max()
     return out
 
 
@@ -138,8 +166,12 @@ def bench_textbook(reps: int) -> dict:
     ref = registry.get("numpy")
     loop = median_time(lambda: _textbook_pool2d(x, 2), reps)
     vec = median_time(lambda: ref.forward(spec, x.reshape(1, 1, 64, 64)), reps)
-    return {"case": "max 2x2/1 on 64x64", "loop_s": loop, "reference_s": vec,
-            "loop_over_reference": loop / vec}
+    return {
+        "case": "max 2x2/1 on 64x64",
+        "loop_s": loop,
+        "reference_s": vec,
+        "loop_over_reference": loop / vec,
+    }
 
 
 def bench_layers(reps: int, backends: list[str]) -> list[dict]:
@@ -160,14 +192,20 @@ def bench_layers(reps: int, backends: list[str]) -> list[dict]:
                 continue
             fastest = min(times.values())
             for name, t in times.items():
-                rows.append({"layer": label, "device": device, "backend": name,
-                             "version": registry.get(name).version, "median_s": t,
-                             "ratio_to_fastest": t / fastest})
+                rows.append(
+                    {
+                        "layer": label,
+                        "device": device,
+                        "backend": name,
+                        "version": registry.get(name).version,
+                        "median_s": t,
+                        "ratio_to_fastest": t / fastest,
+                    }
+                )
     return rows
 
 
-def run(what: list[str], reps: int, backends: list[str], out: Path | None,
-        suite: str = "smoke") -> dict:
+def run(what: list[str], reps: int, backends: list[str], out: Path | None, suite: str = "smoke") -> dict:
     result: dict = {}
     if "reference" in what and "torch" in registry.available():
         result["reference"] = bench_reference(reps)
@@ -192,18 +230,24 @@ def format_result(result: dict) -> str:
     for r in result.get("reference", []):
         verdict = "meets" if r["ratio"] <= r["target"] else "MISSES"
         what = {"forward": "forward", "vjp": "forward+backward"}[r["pass"]]
-        lines.append(f"reference/torch {r['case']}, {what}: {r['ratio']:.2f}x ({verdict} <= "
-                     f"{r['target']}x; {1e3 * r['reference_s']:.1f} ms vs {1e3 * r['torch_s']:.1f} ms, "
-                     f"{r['threads']} threads{'' if r['compiled'] else ', NumPy loops: numba missing'})")
+        lines.append(
+            f"reference/torch {r['case']}, {what}: {r['ratio']:.2f}x ({verdict} <= "
+            f"{r['target']}x; {1e3 * r['reference_s']:.1f} ms vs {1e3 * r['torch_s']:.1f} ms, "
+            f"{r['threads']} threads{'' if r['compiled'] else ', NumPy loops: numba missing'})"
+        )
     for r in result.get("scaling", []):
-        lines.append(f"scaling: {r['size']:>6} spatial elements, cost per element "
-                     f"{r['relative_cost_per_element']:.2f}x the smallest")
+        lines.append(
+            f"scaling: {r['size']:>6} spatial elements, cost per element "
+            f"{r['relative_cost_per_element']:.2f}x the smallest"
+        )
     if "textbook" in result:
         t = result["textbook"]
         lines.append(f"textbook loop / reference ({t['case']}): {t['loop_over_reference']:.0f}x")
     for r in result.get("layers", []):
-        lines.append(f"layer {r['layer']:<26} {r['device']} {r['backend']:<11} median "
-                     f"{1e3 * r['median_s']:.2f} ms, {r['ratio_to_fastest']:.2f}x the fastest")
+        lines.append(
+            f"layer {r['layer']:<26} {r['device']} {r['backend']:<11} median "
+            f"{1e3 * r['median_s']:.2f} ms, {r['ratio_to_fastest']:.2f}x the fastest"
+        )
     if result.get("startup"):
         lines.append(format_startup(result["startup"]))
     if result.get("suite"):
@@ -237,18 +281,39 @@ def bench_suite(backends: list[str], suite: str = "smoke") -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         for name in [b for b in backends if b != "numpy"]:
             out = Path(tmp) / name
-            wall, rss, code = _timed_process([sys.executable, "-m", "conformance", "run", "--suite",
-                                              suite, "--backends", name, "--no-isolate", "--out",
-                                              str(out)])
+            wall, rss, code = _timed_process(
+                [
+                    sys.executable,
+                    "-m",
+                    "conformance",
+                    "run",
+                    "--suite",
+                    suite,
+                    "--backends",
+                    name,
+                    "--no-isolate",
+                    "--out",
+                    str(out),
+                ]
+            )
             try:
                 tasks = sum(1 for _ in (out / "results.jsonl").open())
                 seconds = json.loads((out / "environment.json").read_text())["seconds"]
             except (OSError, ValueError, KeyError):
                 rows.append({"backend": name, "suite": suite, "failed": f"exit status {code}"})
                 continue
-            rows.append({"backend": name, "suite": suite, "tasks": tasks, "run_s": seconds,
-                         "wall_s": wall, "results_per_s": tasks / max(seconds, 1e-9),
-                         "peak_rss_gb": rss, "exit": code})
+            rows.append(
+                {
+                    "backend": name,
+                    "suite": suite,
+                    "tasks": tasks,
+                    "run_s": seconds,
+                    "wall_s": wall,
+                    "results_per_s": tasks / max(seconds, 1e-9),
+                    "peak_rss_gb": rss,
+                    "exit": code,
+                }
+            )
     return rows
 
 
@@ -258,9 +323,11 @@ def format_suite(rows: list[dict]) -> str:
         if "failed" in r:
             lines.append(f"suite {r['suite']} {r['backend']:<16} no results ({r['failed']})")
             continue
-        lines.append(f"suite {r['suite']} {r['backend']:<16} {r['tasks']:>5} case x check in "
-                     f"{r['run_s']:6.1f} s = {r['results_per_s']:7.1f}/s; process {r['wall_s']:6.1f} s "
-                     f"with start-up; peak RSS {r['peak_rss_gb']:.2f} GB")
+        lines.append(
+            f"suite {r['suite']} {r['backend']:<16} {r['tasks']:>5} case x check in "
+            f"{r['run_s']:6.1f} s = {r['results_per_s']:7.1f}/s; process {r['wall_s']:6.1f} s "
+            f"with start-up; peak RSS {r['peak_rss_gb']:.2f} GB"
+        )
     return "\n".join(lines)
 
 
@@ -302,33 +369,63 @@ def bench_startup(reps: int) -> list[dict]:
     base = median_wall([sys.executable, "-c", "import numpy"])
     frameworks = median_wall([sys.executable, "-c", imports])
     listing = median_wall([sys.executable, "-m", "conformance", "list"])
-    rows.append({"what": "conformance list (remembered probes, cached suites)", "seconds": listing,
-                 "peer": f"importing {len(modules)} framework modules", "peer_seconds": frameworks,
-                 "ratio": listing / frameworks, "target": 1.0})
+    rows.append(
+        {
+            "what": "conformance list (remembered probes, cached suites)",
+            "seconds": listing,
+            "peer": f"importing {len(modules)} framework modules",
+            "peer_seconds": frameworks,
+            "ratio": listing / frameworks,
+            "target": 1.0,
+        }
+    )
     fresh = median_wall([sys.executable, "-m", "conformance", "list", "--fresh"])
-    rows.append({"what": "conformance list --fresh (probing every target in worker processes)",
-                 "seconds": fresh, "peer": "importing the frameworks in one process",
-                 "peer_seconds": frameworks, "ratio": fresh / frameworks})
+    rows.append(
+        {
+            "what": "conformance list --fresh (probing every target in worker processes)",
+            "seconds": fresh,
+            "peer": "importing the frameworks in one process",
+            "peer_seconds": frameworks,
+            "ratio": fresh / frameworks,
+        }
+    )
     show = median_wall([sys.executable, "-m", "conformance", "show", SHOW_CASE])
-    rows.append({"what": f"conformance show {SHOW_CASE} (every target computes it)",
-                 "seconds": show, "peer": "importing the frameworks in one process",
-                 "peer_seconds": frameworks, "ratio": show / frameworks})
+    rows.append(
+        {
+            "what": f"conformance show {SHOW_CASE} (every target computes it)",
+            "seconds": show,
+            "peer": "importing the frameworks in one process",
+            "peer_seconds": frameworks,
+            "ratio": show / frameworks,
+        }
+    )
     rows.append({"what": "python -c 'import numpy' (process start)", "seconds": base})
 
     def first_call(env):
-        out = subprocess.run([sys.executable, "-c", FIRST_CALL], env=env, capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_CALL], env=env, capture_output=True, text=True, check=True
+        )
         return float(out.stdout.strip().splitlines()[-1])
 
-    numpy_loops = statistics.median(first_call(dict(os.environ, CONFORMANCE_NO_COMPILED="1"))
-                                    for _ in range(reps))
+    numpy_loops = statistics.median(
+        first_call(dict(os.environ, CONFORMANCE_NO_COMPILED="1")) for _ in range(reps)
+    )
     warm = statistics.median(first_call(dict(os.environ)) for _ in range(reps))
     with tempfile.TemporaryDirectory() as tmp:
         cold = first_call(dict(os.environ, NUMBA_CACHE_DIR=tmp))
-    for label, value in (("compiled loops, on-disk cache warm", warm),
-                         ("compiled loops, cache cold (compiles 10 kernels)", cold)):
-        rows.append({"what": f"reference first calls in a fresh process: {label}", "seconds": value,
-                     "peer": "NumPy loops", "peer_seconds": numpy_loops, "ratio": value / numpy_loops})
+    for label, value in (
+        ("compiled loops, on-disk cache warm", warm),
+        ("compiled loops, cache cold (compiles 10 kernels)", cold),
+    ):
+        rows.append(
+            {
+                "what": f"reference first calls in a fresh process: {label}",
+                "seconds": value,
+                "peer": "NumPy loops",
+                "peer_seconds": numpy_loops,
+                "ratio": value / numpy_loops,
+            }
+        )
     from cases import SUITES, get_suite
 
     for name in SUITES:
@@ -343,8 +440,13 @@ def _framework_modules(name: str) -> list[str]:
     from conformance.registry import target
 
     framework = target(name).framework
-    return {"numpy": [], "litert": ["ai_edge_litert", "tensorflow"], "flax": ["flax", "jax"],
-            "keras": ["keras"], "onnxruntime": ["onnx", "onnxruntime"]}.get(framework, [framework])
+    return {
+        "numpy": [],
+        "litert": ["ai_edge_litert", "tensorflow"],
+        "flax": ["flax", "jax"],
+        "keras": ["keras"],
+        "onnxruntime": ["onnx", "onnxruntime"],
+    }.get(framework, [framework])
 
 
 def format_startup(rows: list[dict]) -> str:

@@ -34,8 +34,9 @@ def verdict(bundle: Path, entry: dict) -> str:
     try:
         options = ort.SessionOptions()
         options.log_severity_level = 3  # the shape-inference warnings are not the verdict
-        session = ort.InferenceSession(str(folder / "model.onnx"), options,
-                                       providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
         (actual,) = session.run(None, {session.get_inputs()[0].name: x})
     except Exception as exc:  # the runtime's reaction is the verdict
         return f"error: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
@@ -53,8 +54,10 @@ def verdict(bundle: Path, entry: dict) -> str:
     bad = ~(same_nan | same_inf | exact | close)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
-        return (f"{int(bad.sum())} of {bad.size} elements differ; first at {first}: "
-                f"got {actual[first]}, expected {expected[first]}")
+        return (
+            f"{int(bad.sum())} of {bad.size} elements differ; first at {first}: "
+            f"got {actual[first]}, expected {expected[first]}"
+        )
     return "agrees"
 
 
@@ -69,8 +72,10 @@ def main(argv: list[str]) -> int:
             if v != "agrees":
                 print(f"{case_id}: {v}")
         agree = sum(v == "agrees" for v in verdicts.values())
-        print(f"onnxruntime {ort.__version__}: {agree} of {len(verdicts)} cases agree with the "
-              f"reference outputs")
+        print(
+            f"onnxruntime {ort.__version__}: {agree} of {len(verdicts)} cases agree with the "
+            f"reference outputs"
+        )
     return 0 if all(v == "agrees" for v in verdicts.values()) else 1
 
 

@@ -22,11 +22,11 @@ FAMILIES = {
     "ties": "values from {0, 1, 2}: plateaus and exact ties in most windows",
     "negative": "distinct, all strictly negative (catches zero padding in max)",
     "nan": "distinct values with NaN at chosen window positions: first element of the first "
-           "window, last of the last, first and last of a middle one",
+    "window, last of the last, first and last of a middle one",
     "inf": "distinct values with +inf and -inf at a few positions",
     "signed_zero": "-0.0, +0.0, -1 and -2: windows whose maximum is a tie of signed zeros",
     "near_overflow": "values between 1/4 and 1/2 of the dtype's largest (sums overflow in the "
-                     "storage dtype); integers within 64 of their limits",
+    "storage dtype); integers within 64 of their limits",
     "near_underflow": "subnormal and barely normal values of both signs",
     "arange": "0, 1, 2, ... in row-major order (the seeds' worked examples)",
     "given": "values written out by hand in the case",
@@ -73,7 +73,8 @@ class Case:
             if self.spec.kind.averages:
                 raise InvalidSpec("dtype", self.dtype, f"a float dtype for op={self.spec.op!r}")
             if self.family in ("nan", "inf", "signed_zero", "near_underflow") or (
-                self.family == "negative" and self.dtype == "uint8"):
+                self.family == "negative" and self.dtype == "uint8"
+            ):
                 raise InvalidSpec("family", self.family, f"a family representable in {self.dtype}")
         if (self.family == "given") != (self.values is not None):
             raise InvalidSpec("values", "...", "values exactly when family='given'")
@@ -88,8 +89,11 @@ class Case:
             if c not in CHECKS:
                 raise InvalidSpec("checks", c, f"one of {CHECKS}")
             if c in SELECTING_CHECKS and not self.spec.kind.selects:
-                raise InvalidSpec("checks", c, f"checks without {SELECTING_CHECKS} for "
-                                  f"op={self.spec.op!r} (max pooling only)")
+                raise InvalidSpec(
+                    "checks",
+                    c,
+                    f"checks without {SELECTING_CHECKS} for op={self.spec.op!r} (max pooling only)",
+                )
 
     @property
     def id(self) -> str:
@@ -150,19 +154,35 @@ def _check_cost(spec, input_shape, geoms) -> None:
     if spec.kind.adaptive:  # no padding; the largest window bounds the reference's loop
         window = int(np.prod([g.max_window for g in geoms], dtype=np.float64))
         if window > MAX_WINDOW:
-            raise InvalidSpec("output_size", spec.output_size, f"windows of at most {MAX_WINDOW} "
-                              f"positions (the reference's cost bound); this one has {window}")
+            raise InvalidSpec(
+                "output_size",
+                spec.output_size,
+                f"windows of at most {MAX_WINDOW} "
+                f"positions (the reference's cost bound); this one has {window}",
+            )
         return
     window = int(np.prod([g.k for g in geoms], dtype=np.float64))
     if window > MAX_WINDOW:
-        raise InvalidSpec("kernel", spec.kernel, f"at most {MAX_WINDOW} window positions in all "
-                          f"(the reference's cost bound); this one has {window}")
+        raise InvalidSpec(
+            "kernel",
+            spec.kernel,
+            f"at most {MAX_WINDOW} window positions in all "
+            f"(the reference's cost bound); this one has {window}",
+        )
     lead = int(np.prod(input_shape, dtype=np.float64)) // max(1, int(np.prod([g.n for g in geoms])))
-    padded = lead * int(np.prod([g.lo + max(g.n + g.hi, (g.out - 1) * g.s + g.effective_kernel - g.lo)
-                                 for g in geoms], dtype=np.float64))
+    padded = lead * int(
+        np.prod(
+            [g.lo + max(g.n + g.hi, (g.out - 1) * g.s + g.effective_kernel - g.lo) for g in geoms],
+            dtype=np.float64,
+        )
+    )
     if padded > MAX_ELEMENTS:
-        raise InvalidSpec("padding", spec.padding, f"a padded input of at most {MAX_ELEMENTS} "
-                          f"elements (the reference's memory bound); this one has {padded}")
+        raise InvalidSpec(
+            "padding",
+            spec.padding,
+            f"a padded input of at most {MAX_ELEMENTS} "
+            f"elements (the reference's memory bound); this one has {padded}",
+        )
 
 
 def _extreme(rng: np.random.Generator, size: int, dtype: str, family: str) -> np.ndarray:

@@ -73,27 +73,76 @@ def _resolve(path: str):
     return getattr(importlib.import_module(module), name)
 
 
-ALL: dict[str, Check] = {c.name: c for c in (
-    Check("forward", "conformance.checks:check_forward", "forward values", expected="forward",
-          by_default=True, variant_output="forward", diagnosed=True, native_call=True,
-          reproducible=True),
-    Check("grad", "conformance.checks:check_grad", "gradient (vjp)", expected="grad",
-          exact="never", float_only=True, by_default=True, variant_output="grad",
-          diagnosed=True, reproducible=True, value_output=False, cost=2.0),
-    Check("default_stride", "conformance.checks:check_default_stride",
-          "default stride (stride left out)", expected="forward", variant_output="forward",
-          native_call=True, reproducible=True),
-    Check("error_parity", "conformance.checks:check_error_parity",
-          "error parity (invalid geometry raises)", value_output=False),
-    Check("invariant", "conformance.checks:check_invariant", "invariants", cost=2.0),
-    Check("determinism", "conformance.checks:check_determinism", "run-to-run determinism"),
-    Check("indices", "conformance.checks:check_indices", "max indices", expected="indices",
-          exact="always", selecting_only=True, variant_output="indices", diagnosed=True,
-          native_call=True),
-    Check("unpool", "conformance.checks:check_unpool", "max unpooling", expected="unpool",
-          exact="always", selecting_only=True, variant_output="unpool", diagnosed=True,
-          native_call=True, cost=1.5),
-)}
+ALL: dict[str, Check] = {
+    c.name: c
+    for c in (
+        Check(
+            "forward",
+            "conformance.checks:check_forward",
+            "forward values",
+            expected="forward",
+            by_default=True,
+            variant_output="forward",
+            diagnosed=True,
+            native_call=True,
+            reproducible=True,
+        ),
+        Check(
+            "grad",
+            "conformance.checks:check_grad",
+            "gradient (vjp)",
+            expected="grad",
+            exact="never",
+            float_only=True,
+            by_default=True,
+            variant_output="grad",
+            diagnosed=True,
+            reproducible=True,
+            value_output=False,
+            cost=2.0,
+        ),
+        Check(
+            "default_stride",
+            "conformance.checks:check_default_stride",
+            "default stride (stride left out)",
+            expected="forward",
+            variant_output="forward",
+            native_call=True,
+            reproducible=True,
+        ),
+        Check(
+            "error_parity",
+            "conformance.checks:check_error_parity",
+            "error parity (invalid geometry raises)",
+            value_output=False,
+        ),
+        Check("invariant", "conformance.checks:check_invariant", "invariants", cost=2.0),
+        Check("determinism", "conformance.checks:check_determinism", "run-to-run determinism"),
+        Check(
+            "indices",
+            "conformance.checks:check_indices",
+            "max indices",
+            expected="indices",
+            exact="always",
+            selecting_only=True,
+            variant_output="indices",
+            diagnosed=True,
+            native_call=True,
+        ),
+        Check(
+            "unpool",
+            "conformance.checks:check_unpool",
+            "max unpooling",
+            expected="unpool",
+            exact="always",
+            selecting_only=True,
+            variant_output="unpool",
+            diagnosed=True,
+            native_call=True,
+            cost=1.5,
+        ),
+    )
+}
 NAMES: tuple[str, ...] = tuple(ALL)
 SELECTING: tuple[str, ...] = tuple(n for n, c in ALL.items() if c.selecting_only)
 

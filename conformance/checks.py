@@ -93,8 +93,11 @@ def _measured_default(case: Case, x: np.ndarray, actual: np.ndarray) -> str:
     by_shape = [d for d, y in found.items() if y.shape == actual.shape]
     if len(by_shape) == 1:
         return by_shape[0]
-    by_value = [d for d in by_shape if compare(actual, found[d], exact=case.spec.kind.selects,
-                                               scale=None).status == "pass"]
+    by_value = [
+        d
+        for d in by_shape
+        if compare(actual, found[d], exact=case.spec.kind.selects, scale=None).status == "pass"
+    ]
     if len(by_value) == 1:
         return by_value[0]
     return "either" if by_value else "other"
@@ -112,21 +115,28 @@ def check_default_stride(case: Case, backend, device: str) -> Outcome:
     x, ref = case.make_input(), reference_target()
     actual = backend.forward_default_stride(replace(case.spec, stride=None), x, device)
     measured = _measured_default(case, x, actual)
-    info = {"api": backend.default_stride_api, "documented": documented, "measured": measured,
-            "equals_kernel": measured == "kernel"}
+    info = {
+        "api": backend.default_stride_api,
+        "documented": documented,
+        "measured": measured,
+        "equals_kernel": measured == "kernel",
+    }
     try:
         spec = at_default_stride(case.spec, documented)
         expected = ref.forward(spec, x)
     except InvalidSpec as exc:
-        raise Unsupported(f"the geometry is invalid at the documented default stride "
-                          f"{documented}: {exc}") from None
+        raise Unsupported(
+            f"the geometry is invalid at the documented default stride {documented}: {exc}"
+        ) from None
     source = "reference"
     if case.expected is not None and documented == "kernel":
         expected, source = np.asarray(case.expected).reshape(case.output_shape).astype(x.dtype), "seed"
     elif case.expected is not None:  # a seed's claim that the stride defaults to the window
-        info["erratum"] = (f"the seed's claim that the stride defaults to the window does not "
-                           f"hold for {backend.name}: {backend.default_stride_api} documents "
-                           f"{documented}, measured {measured}")
+        info["erratum"] = (
+            f"the seed's claim that the stride defaults to the window does not "
+            f"hold for {backend.name}: {backend.default_stride_api} documents "
+            f"{documented}, measured {measured}"
+        )
     scale = ref.forward(spec, np.abs(x)) if case.spec.kind.averages else None
     return Outcome(None, source, actual, expected, info, scale)
 
@@ -135,8 +145,15 @@ def check_forward(case: Case, backend, device: str) -> Outcome:
     x = case.make_input()
     actual = backend.forward(case.spec, x, device)
     if case.expected_shape is not None and tuple(actual.shape) != tuple(case.expected_shape):
-        return Outcome(Comparison("shape_mismatch", message=f"shape {actual.shape}, the hand-entered "
-                                  f"expectation gives {tuple(case.expected_shape)}"), "seed", actual)
+        return Outcome(
+            Comparison(
+                "shape_mismatch",
+                message=f"shape {actual.shape}, the hand-entered "
+                f"expectation gives {tuple(case.expected_shape)}",
+            ),
+            "seed",
+            actual,
+        )
     if case.expected is not None:
         expected = np.asarray(case.expected).reshape(case.output_shape).astype(x.dtype)
         source = "seed"
@@ -191,10 +208,8 @@ def check_determinism(case: Case, backend, device: str) -> Outcome:
             count = int(np.count_nonzero(np.asarray(first) != np.asarray(second)))
             differ.append(f"{name}: {count} elements differ between two identical calls")
     if differ:
-        return Outcome(Comparison("nondeterministic", mismatch_count=len(differ),
-                                  message="; ".join(differ)))
-    return Outcome(Comparison("pass", message="identical bits twice: "
-                              + ", ".join(n for n, _ in calls)))
+        return Outcome(Comparison("nondeterministic", mismatch_count=len(differ), message="; ".join(differ)))
+    return Outcome(Comparison("pass", message="identical bits twice: " + ", ".join(n for n, _ in calls)))
 
 
 def check_error_parity(case, backend, device: str) -> Outcome:
@@ -211,8 +226,7 @@ def check_invariant(case: Case, backend, device: str) -> Outcome:
     return Outcome(invariants.check(case, backend, device))
 
 
-def expected_values(case, check: str, default_stride: str | None = "kernel"
-                    ) -> tuple[np.ndarray, str]:
+def expected_values(case, check: str, default_stride: str | None = "kernel") -> tuple[np.ndarray, str]:
     """What an array check compares against, and whence: a seed's hand-entered values, else
     the reference (default_stride: at the target's documented default). A reproducer embeds it."""
     x = case.make_input()
@@ -220,8 +234,7 @@ def expected_values(case, check: str, default_stride: str | None = "kernel"
     if what in ("indices", "unpool"):
         return cached_reference(case, what), "reference"
     if check == "default_stride" and default_stride not in (None, "kernel"):
-        return reference_target().forward(at_default_stride(case.spec, default_stride), x), \
-            "reference"
+        return reference_target().forward(at_default_stride(case.spec, default_stride), x), "reference"
     if what == "grad":
         if getattr(case, "expected_grad", None) is not None:
             return np.asarray(case.expected_grad).reshape(case.input_shape).astype(x.dtype), "seed"

@@ -44,9 +44,15 @@ class _Progress:
                 TimeRemainingColumn,
             )
 
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                                transient=False)
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                transient=False,
+            )
             self.task = self.bar.add_task("running", total=total)
             self.bar.start()
 
@@ -60,8 +66,11 @@ class _Progress:
             self.shown = pct // 10
             elapsed = time.perf_counter() - self.start
             eta = elapsed / self.done * (self.total - self.done)
-            print(f"{self.done}/{self.total} ({pct} %) elapsed {elapsed:.0f}s eta {eta:.0f}s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{self.done}/{self.total} ({pct} %) elapsed {elapsed:.0f}s eta {eta:.0f}s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def close(self) -> None:
         if self.bar is not None:
@@ -71,11 +80,16 @@ class _Progress:
 def _resume_settings(args) -> dict:
     """--resume takes suite, targets, device and seed from the folder; giving them again is a
     usage error rather than silently ignored."""
-    given = [f"--{name}" for name in ("suite", "backends", "out", "seed", "device", "shard")
-             if getattr(args, name, None) is not None] + (["--complete"] if args.complete else [])
+    given = [
+        f"--{name}"
+        for name in ("suite", "backends", "out", "seed", "device", "shard")
+        if getattr(args, name, None) is not None
+    ] + (["--complete"] if args.complete else [])
     if given:
-        raise UsageError(f"--resume takes {', '.join(given)} from the run folder; drop "
-                         f"{'them' if len(given) > 1 else 'it'} (or start a new run)")
+        raise UsageError(
+            f"--resume takes {', '.join(given)} from the run folder; drop "
+            f"{'them' if len(given) > 1 else 'it'} (or start a new run)"
+        )
     previous = runfolder.read_environment(args.resume)
     try:
         args.suite = previous["suite"]
@@ -91,6 +105,7 @@ def _resume_settings(args) -> dict:
 
 def _bounded(convert, ok, allowed: str):
     """An argparse type: `convert` the text, then check it (one line of error otherwise)."""
+
     def parse(text: str):
         try:
             value = convert(text)
@@ -103,8 +118,7 @@ def _bounded(convert, ok, allowed: str):
     return parse
 
 
-_positive_seconds = _bounded(float, lambda v: math.isfinite(v) and v > 0,
-                             "a finite number of seconds > 0")
+_positive_seconds = _bounded(float, lambda v: math.isfinite(v) and v > 0, "a finite number of seconds > 0")
 _jobs = _bounded(int, lambda v: v >= 1, "an integer, 1 or more worker processes")
 
 
@@ -122,13 +136,16 @@ def cmd_run(args) -> int:
     args.device = args.device or Device.CPU
     args.seed = args.seed or 0
     # a shard's partition is cut over the targets asked (on --resume: asked then)
-    args.asked_backends = previous.get("asked_backends") if previous else \
-        execution.asked_targets(args.backends)
+    args.asked_backends = (
+        previous.get("asked_backends") if previous else execution.asked_targets(args.backends)
+    )
     jobs = execution.cap_jobs(args.jobs or (1 if args.no_isolate else execution.usable_cores()))
     if args.no_isolate:
-        print("conformance: --no-isolate runs every call in this process without a time limit "
-              "(--timeout applies to isolated runs only); a hung call hangs the run",
-              file=sys.stderr)
+        print(
+            "conformance: --no-isolate runs every call in this process without a time limit "
+            "(--timeout applies to isolated runs only); a hung call hangs the run",
+            file=sys.stderr,
+        )
     cases = _suites(args.suite, args.seed)
     if args.shard:
         cases = _shard_of(cases, args)
@@ -143,8 +160,10 @@ def cmd_run(args) -> int:
         if not args.resume:
             held = runfolder.holds_records(out)
             if held and not args.replace:
-                raise UsageError(f"--out {out} holds another run's {held} records; finish it with "
-                                 f"--resume {out}, or pass --replace to start afresh there")
+                raise UsageError(
+                    f"--out {out} holds another run's {held} records; finish it with "
+                    f"--resume {out}, or pass --replace to start afresh there"
+                )
             runfolder.clear(out)  # and the old report files with them
         return _run_in(out, args, cases, jobs, previous)
 
@@ -159,8 +178,7 @@ def _shard_of(cases: list, args) -> list:
 
 
 def _run_in(out: Path, args, cases, jobs: int, previous: dict | None) -> int:
-    with execution.start(args.backends, isolate=not args.no_isolate, jobs=jobs,
-                         timeout=args.timeout) as ex:
+    with execution.start(args.backends, isolate=not args.no_isolate, jobs=jobs, timeout=args.timeout) as ex:
         return _execute_run(out, args, cases, ex, previous)
 
 
@@ -178,20 +196,32 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
     if not tasks:
         raise UsageError(
             f"nothing to compare: no task for suite {args.suite!r} on {', '.join(backends)}"
-            + (" (the reference alone runs only the cases with hand-worked values: --suite "
-               "seeds; name a target with --backends)" if backends == [registry.REFERENCE]
-               else ""))
+            + (
+                " (the reference alone runs only the cases with hand-worked values: --suite "
+                "seeds; name a target with --backends)"
+                if backends == [registry.REFERENCE]
+                else ""
+            )
+        )
     now = datetime.now(UTC).isoformat(timespec="seconds")
     env = environment(
         info,
-        suite=args.suite, seed=args.seed, run_id=out.name, cases=len(cases), tasks=len(tasks),
-        started=now, cases_hash=runfolder.cases_hash(cases),
-        partial=True, device=args.device, isolated=not args.no_isolate, backend_order=backends,
-        complete=args.complete, left_out=left_out,
+        suite=args.suite,
+        seed=args.seed,
+        run_id=out.name,
+        cases=len(cases),
+        tasks=len(tasks),
+        started=now,
+        cases_hash=runfolder.cases_hash(cases),
+        partial=True,
+        device=args.device,
+        isolated=not args.no_isolate,
+        backend_order=backends,
+        complete=args.complete,
+        left_out=left_out,
     )
     if args.shard:  # what `conformance report` needs to tell a complete set of shards
-        env.update(shard=args.shard, whole_suite=args.whole_suite,
-                   asked_backends=args.asked_backends)
+        env.update(shard=args.shard, whole_suite=args.whole_suite, asked_backends=args.asked_backends)
     if any(s.strip() in ("smoke", "default") for s in args.suite.split(",")):
         from cases import coverage
 
@@ -205,14 +235,17 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
         done = runfolder.read_records(results_path, repair=True)
         kept = runfolder.check_resumable(out, previous, env, tasks, done, args.retry_crashed)
         if len(kept) != len(done):  # --retry-crashed: those records are computed again
-            runfolder.atomic_write(results_path, "".join(json.dumps(r, sort_keys=True) + "\n"
-                                                         for r in kept))
+            runfolder.atomic_write(results_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
         keys = {runfolder.key(r) for r in kept}
         before = len(tasks)
         tasks = [t for t in tasks if t.key not in keys]
-        print(f"resuming: {before - len(tasks)} of {before} records already there"
-              + (f" ({len(done) - len(kept)} crash/timeout records to retry)"
-                 if len(kept) != len(done) else ""), file=sys.stderr)
+        print(
+            f"resuming: {before - len(tasks)} of {before} records already there"
+            + (
+                f" ({len(done) - len(kept)} crash/timeout records to retry)" if len(kept) != len(done) else ""
+            ),
+            file=sys.stderr,
+        )
         failing = sum(r["status"] in FAILING for r in kept)
         env["started"] = previous.get("started", now)  # the run's start, not this segment's
         env["resumed"] = [*previous.get("resumed", []), now]
@@ -235,8 +268,9 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
     except KeyboardInterrupt:
         env["seconds"] = round(earlier + time.perf_counter() - start, 2)
         runfolder.write_environment(out, env)
-        raise Interrupted(f"interrupted; the records so far are kept in {out} "
-                          f"(finish with: conformance run --resume {out})") from None
+        raise Interrupted(
+            f"interrupted; the records so far are kept in {out} (finish with: conformance run --resume {out})"
+        ) from None
     finally:
         progress.close()
     env["seconds"] = round(earlier + time.perf_counter() - start, 2)  # every segment together
@@ -249,11 +283,13 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
     if failing:
         return 1
     if not runfolder.compared_any(results_path):
-        print("conformance: nothing was compared: every result is unsupported by the targets "
-              "asked (exit status 2)", file=sys.stderr)
+        print(
+            "conformance: nothing was compared: every result is unsupported by the targets "
+            "asked (exit status 2)",
+            file=sys.stderr,
+        )
         return 2
     return 0
-
 
 
 class Interrupted(Exception):
@@ -273,8 +309,13 @@ def cmd_list(args) -> int:
         counts = counting.submit(lambda: {name: len(get_suite(name)) for name in SUITES})
         probed, when = probes.targets(fresh=args.fresh)
         counts = counts.result()
-    stamp = "" if when is None else datetime.fromtimestamp(when, UTC).strftime(
-        " (as probed %Y-%m-%d %H:%M UTC; nothing installed has changed since; --fresh probes again)")
+    stamp = (
+        ""
+        if when is None
+        else datetime.fromtimestamp(when, UTC).strftime(
+            " (as probed %Y-%m-%d %H:%M UTC; nothing installed has changed since; --fresh probes again)"
+        )
+    )
     print(f"backends{stamp}:")
     for name, info in probed.items():
         if "reason" in info:
@@ -303,16 +344,26 @@ def _find_case(case_id: str, suites: str | None):
             if case.id == case_id:
                 return suite, case
     where = f"in {suites}" if suites else "in any suite"
-    raise UsageError(f"no case with id {case_id!r} {where} (see `conformance list`; a case "
-                     f"file's cases: --suite FILE)")
+    raise UsageError(
+        f"no case with id {case_id!r} {where} (see `conformance list`; a case file's cases: --suite FILE)"
+    )
 
 
 def cmd_show(args) -> int:
     suite, case = _find_case(args.case_id, args.suite)
     print(f"case {case.id} (suite {suite})")
-    print(json.dumps({"spec": case.spec.to_json(), "input_shape": list(case.input_shape),
-                      "dtype": case.dtype, "family": case.family, "checks": list(case.checks)},
-                     separators=(", ", ": ")))
+    print(
+        json.dumps(
+            {
+                "spec": case.spec.to_json(),
+                "input_shape": list(case.input_shape),
+                "dtype": case.dtype,
+                "family": case.family,
+                "checks": list(case.checks),
+            },
+            separators=(", ", ": "),
+        )
+    )
     if case.note:
         print(f"note: {case.note}")
     # in worker processes, as a run does: every target loads (each Keras one in a process of
@@ -324,8 +375,11 @@ def cmd_show(args) -> int:
             if r.diagnosis:
                 print(f"  {'':<16} diagnosis: {r.diagnosis}")
         for r in results:  # one standalone script per target and check that calls the framework
-            if r.backend == registry.REFERENCE or r.status == "unsupported" \
-                    or not checkdefs.of(r.check).reproducible:
+            if (
+                r.backend == registry.REFERENCE
+                or r.status == "unsupported"
+                or not checkdefs.of(r.check).reproducible
+            ):
                 continue
             print(f"\n# --- reproducer: {r.backend}, {r.check} ({r.status}) ---")
             print(ex.reproducer(r.backend, case, r.check))
@@ -342,12 +396,15 @@ def cmd_diff(args) -> int:
         b = new.get(key, {}).get("status", "missing")
         if a == b:
             continue
-        line = f"{key[0]}  {key[1]} {new.get(key, old.get(key, {})).get('backend_version', '')}  " \
-               f"{key[2]} [{key[3]}]: {a} -> {b}"
+        line = (
+            f"{key[0]}  {key[1]} {new.get(key, old.get(key, {})).get('backend_version', '')}  "
+            f"{key[2]} [{key[3]}]: {a} -> {b}"
+        )
         # new: a failing status where there was none (a known divergence turning into a
         # mismatch or an error counts), or any divergence where there was a quiet result
         if (b in FAILING and a not in FAILING) or (
-                b not in quiet and b != "missing" and (a in quiet or a == "missing")):
+            b not in quiet and b != "missing" and (a in quiet or a == "missing")
+        ):
             appeared.append(line)
         elif a not in quiet and a != "missing" and b == "pass":
             fixed.append(line)
@@ -367,11 +424,14 @@ def cmd_export(args) -> int:
     from conformance.export import export
 
     cases = _suites(args.suite or "default", args.seed)
-    manifest = export(cases, Path(args.out), suite=args.suite or "default", seed=args.seed,
-                      project_version=_version())
+    manifest = export(
+        cases, Path(args.out), suite=args.suite or "default", seed=args.seed, project_version=_version()
+    )
     counts = manifest["counts"]
-    print(f"exported {counts['cases']} cases to {args.out}: {counts['npz']} .npz, "
-          f"{counts['onnx']} ONNX test folders (manifest.json lists why the others have none)")
+    print(
+        f"exported {counts['cases']} cases to {args.out}: {counts['npz']} .npz, "
+        f"{counts['onnx']} ONNX test folders (manifest.json lists why the others have none)"
+    )
     return 0
 
 
@@ -385,11 +445,18 @@ def cmd_report(args) -> int:
         if not path.exists():
             raise UsageError(f"{src}: no results.jsonl there")
         if path.parent.resolve() == out.resolve():
-            raise UsageError(f"-o {out} is one of the runs to merge; choose another folder "
-                             f"(it would overwrite that run)")
+            raise UsageError(
+                f"-o {out} is one of the runs to merge; choose another folder (it would overwrite that run)"
+            )
     runfolder.prepare(out)
-    merged_env: dict = {"run_id": out.name, "suite": set(), "backends": {}, "merged_from": [],
-                        "partial": False, "partial_sources": []}
+    merged_env: dict = {
+        "run_id": out.name,
+        "suite": set(),
+        "backends": {},
+        "merged_from": [],
+        "partial": False,
+        "partial_sources": [],
+    }
     unique: dict[tuple, dict] = {}  # the reference runs in every environment: keep one record
     shards: dict[tuple, set[int]] = {}  # one run cut into shards -> the shard numbers present
     for path in sources:
@@ -424,12 +491,16 @@ def cmd_report(args) -> int:
         if missing:  # a shard's cases are simply absent: the merged run is incomplete
             merged_env["partial"] = True
             merged_env["partial_sources"] += [f"shard {k}/{count} of {suite} (missing)" for k in missing]
-            print(f"conformance: {suite}: shards {', '.join(f'{k}/{count}' for k in missing)} "
-                  f"missing; the merged report is partial", file=sys.stderr)
+            print(
+                f"conformance: {suite}: shards {', '.join(f'{k}/{count}' for k in missing)} "
+                f"missing; the merged report is partial",
+                file=sys.stderr,
+            )
     merged_env["suite"] = ",".join(sorted(s for s in merged_env["suite"] if s))
     with runfolder.owned(out):
-        runfolder.atomic_write(out / runfolder.RESULTS,
-                               "".join(json.dumps(r, sort_keys=True) + "\n" for r in unique.values()))
+        runfolder.atomic_write(
+            out / runfolder.RESULTS, "".join(json.dumps(r, sort_keys=True) + "\n" for r in unique.values())
+        )
         runfolder.write_environment(out, merged_env)
         print(write_report(out))
     print(f"report:  {out / 'report.html'}")
@@ -456,7 +527,8 @@ def cmd_bench(args) -> int:
         from conformance import probes
 
         backends = execution.asked_targets(args.backends) or [
-            n for n, info in probes.targets()[0].items() if "reason" not in info]
+            n for n, info in probes.targets()[0].items() if "reason" not in info
+        ]
     out = Path(args.out) if args.out else None
     result = bench.run(what, args.reps, backends, out, suite=args.suite or "smoke")
     print(bench.format_result(result))
@@ -473,57 +545,95 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a suite on the backends and write reports/<run>/")
-    options.add_to_argparse(run, {"suite": "default", "backends": "every available target",
-                                  "device": Device.CPU})
-    run.add_argument("--seed", type=int, default=None,
-                     help="sampling and input seed of the generated suites (default 0, the "
-                          "published one: same ids and input bytes everywhere)")
+    options.add_to_argparse(
+        run, {"suite": "default", "backends": "every available target", "device": Device.CPU}
+    )
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="sampling and input seed of the generated suites (default 0, the "
+        "published one: same ids and input bytes everywhere)",
+    )
     run.add_argument("--out", default=None, help="run folder (default: reports/<run-id>)")
-    run.add_argument("--versioned-out", action="store_true",
-                     help="append the versions of the targets' frameworks to the run folder's "
-                          "name (tox and CI runs of one environment with other pins then keep "
-                          "separate folders)")
-    run.add_argument("--replace", action="store_true",
-                     help="start afresh in an --out folder that holds another run's records")
-    run.add_argument("--jobs", type=_jobs, default=None,
-                     help="worker processes (default: the cores this process may use; capped by "
-                          "the memory available)")
-    run.add_argument("--complete", action="store_true",
-                     help="every target computes every case (tox, the nightly job; implied by "
-                          "--shard); without it the targets that compile every call compute "
-                          "their first-run share (hand-written cases first) and the run says "
-                          "what it left out")
-    run.add_argument("--timeout", type=_positive_seconds, default=300.0,
-                     help="seconds per case x check before its worker is killed (status timeout)")
-    run.add_argument("--no-isolate", action="store_true",
-                     help="run backends in this process (faster start; no time limit; a crash "
-                          "ends the run)")
-    run.add_argument("--shard", default=None, metavar="K/N",
-                     help="run shard K of N: a deterministic 1/N of the suite's cases, balanced "
-                          "by expected cost, the same on every machine (merge the N run folders "
-                          "with `conformance report`)")
-    run.add_argument("--resume", default=None, metavar="RUN_DIR",
-                     help="finish an interrupted run in RUN_DIR without redoing its records "
-                          "(checks that they are this run's)")
-    run.add_argument("--retry-crashed", action="store_true",
-                     help="with --resume: compute crash and timeout records again")
+    run.add_argument(
+        "--versioned-out",
+        action="store_true",
+        help="append the versions of the targets' frameworks to the run folder's "
+        "name (tox and CI runs of one environment with other pins then keep "
+        "separate folders)",
+    )
+    run.add_argument(
+        "--replace",
+        action="store_true",
+        help="start afresh in an --out folder that holds another run's records",
+    )
+    run.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=None,
+        help="worker processes (default: the cores this process may use; capped by the memory available)",
+    )
+    run.add_argument(
+        "--complete",
+        action="store_true",
+        help="every target computes every case (tox, the nightly job; implied by "
+        "--shard); without it the targets that compile every call compute "
+        "their first-run share (hand-written cases first) and the run says "
+        "what it left out",
+    )
+    run.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=300.0,
+        help="seconds per case x check before its worker is killed (status timeout)",
+    )
+    run.add_argument(
+        "--no-isolate",
+        action="store_true",
+        help="run backends in this process (faster start; no time limit; a crash ends the run)",
+    )
+    run.add_argument(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="run shard K of N: a deterministic 1/N of the suite's cases, balanced "
+        "by expected cost, the same on every machine (merge the N run folders "
+        "with `conformance report`)",
+    )
+    run.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help="finish an interrupted run in RUN_DIR without redoing its records "
+        "(checks that they are this run's)",
+    )
+    run.add_argument(
+        "--retry-crashed", action="store_true", help="with --resume: compute crash and timeout records again"
+    )
     run.set_defaults(fn=cmd_run)
     lst = sub.add_parser("list", help="backends (available or why not) and suites")
-    lst.add_argument("--fresh", action="store_true",
-                     help="probe the targets again instead of using the remembered answer")
+    lst.add_argument(
+        "--fresh", action="store_true", help="probe the targets again instead of using the remembered answer"
+    )
     lst.set_defaults(fn=cmd_list)
     show = sub.add_parser("show", help="a case's spec and each backend's outcome")
     show.add_argument("case_id")
     show.add_argument("--backends", default=None)
-    show.add_argument("--suite", default=None,
-                      help="suites or case files to look in (default: every named suite)")
+    show.add_argument(
+        "--suite", default=None, help="suites or case files to look in (default: every named suite)"
+    )
     show.set_defaults(fn=cmd_show)
     bench_p = sub.add_parser("bench", help="benchmarks: ratios against peers timed in the same run")
-    bench_p.add_argument("--what", default="reference,scaling,textbook,layers,startup",
-                         help="comma-separated: reference, scaling, textbook, layers, startup, "
-                              "suite (the last runs a suite per target: minutes)")
-    bench_p.add_argument("--suite", default=None,
-                         help="the suite `--what suite` runs on each target (default smoke)")
+    bench_p.add_argument(
+        "--what",
+        default="reference,scaling,textbook,layers,startup",
+        help="comma-separated: reference, scaling, textbook, layers, startup, "
+        "suite (the last runs a suite per target: minutes)",
+    )
+    bench_p.add_argument(
+        "--suite", default=None, help="the suite `--what suite` runs on each target (default smoke)"
+    )
     bench_p.add_argument("--reps", type=int, default=5, help="repetitions per timing (median)")
     bench_p.add_argument("--backends", default=None)
     bench_p.add_argument("--out", default=None, help="folder for perf.json (the report shows it)")
@@ -532,8 +642,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     diff.add_argument("old")
     diff.add_argument("new")
     diff.set_defaults(fn=cmd_diff)
-    exp = sub.add_parser("export", help="a suite's cases with reference outputs: ONNX test "
-                                        "folders and .npz, for any runtime")
+    exp = sub.add_parser(
+        "export", help="a suite's cases with reference outputs: ONNX test folders and .npz, for any runtime"
+    )
     options.add_to_argparse(exp, {"suite": "default"}, only=("suite",))
     exp.add_argument("--seed", type=int, default=0, help="as for run (default 0)")
     exp.add_argument("--out", required=True, help="an empty or new folder for the bundle")

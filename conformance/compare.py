@@ -37,14 +37,16 @@ def _same_class(a: np.ndarray, e: np.ndarray) -> np.ndarray:
     return both_nan | same_inf | both_finite
 
 
-def mismatch_mask(actual: np.ndarray, expected: np.ndarray, *, exact: bool,
-                  scale: np.ndarray | None = None) -> np.ndarray:
+def mismatch_mask(
+    actual: np.ndarray, expected: np.ndarray, *, exact: bool, scale: np.ndarray | None = None
+) -> np.ndarray:
     """Per element: does it break the comparison rule? (Same shapes required.)"""
     return _compare(np.asarray(actual), np.asarray(expected), exact, scale)[0]
 
 
-def compare(actual: np.ndarray, expected: np.ndarray, *, exact: bool,
-            scale: np.ndarray | None = None) -> Comparison:
+def compare(
+    actual: np.ndarray, expected: np.ndarray, *, exact: bool, scale: np.ndarray | None = None
+) -> Comparison:
     actual, expected = np.asarray(actual), np.asarray(expected)
     if actual.shape != expected.shape:
         return Comparison("shape_mismatch", message=f"shape {actual.shape}, expected {expected.shape}")
@@ -103,6 +105,8 @@ def _result(bad, actual, expected, err, ulps) -> Comparison:
     if count == 0:
         return Comparison("pass", max_abs, max_ulp)
     where = tuple(int(i) for i in np.argwhere(bad)[0])
-    msg = (f"{count} of {bad.size} elements differ; first at {where}: "
-           f"got {plain(actual[where])}, expected {plain(expected[where])}")
+    msg = (
+        f"{count} of {bad.size} elements differ; first at {where}: "
+        f"got {plain(actual[where])}, expected {plain(expected[where])}"
+    )
     return Comparison("mismatch", max_abs, max_ulp, count, msg)

@@ -58,14 +58,24 @@ def target_order(records: list[dict]) -> list[dict[str, str]]:
     for r in records:
         label = label_of(r)
         if r["backend"] != registry.REFERENCE and label not in seen:
-            seen[label] = {"label": label, "backend": r["backend"],
-                           "version": r.get("backend_version", ""),
-                           "framework": r.get("framework") or r["backend"]}
+            seen[label] = {
+                "label": label,
+                "backend": r["backend"],
+                "version": r.get("backend_version", ""),
+                "framework": r.get("framework") or r["backend"],
+            }
     first_of = {}
     for col in sorted(seen.values(), key=lambda c: rank.get(c["backend"], len(rank))):
         first_of.setdefault(col["framework"], rank.get(col["backend"], len(rank)))
-    return sorted(seen.values(), key=lambda c: (first_of[c["framework"]], c["framework"],
-                                                rank.get(c["backend"], len(rank)), c["version"]))
+    return sorted(
+        seen.values(),
+        key=lambda c: (
+            first_of[c["framework"]],
+            c["framework"],
+            rank.get(c["backend"], len(rank)),
+            c["version"],
+        ),
+    )
 
 
 def label_of(r: dict[str, Any]) -> str:
@@ -127,8 +137,14 @@ def build(records: list[dict], cause_of: dict[int, dict[str, Any]]) -> dict[str,
         if f not in exercised:
             continue
         row_cells = [cells.get((f, c["label"]), Cell()) for c in columns]
-        rows.append({"id": f, "label": features.LABELS[f], "cells": row_cells,
-                     "states": Counter(c.state for c in row_cells)})
+        rows.append(
+            {
+                "id": f,
+                "label": features.LABELS[f],
+                "cells": row_cells,
+                "states": Counter(c.state for c in row_cells),
+            }
+        )
     return {"columns": columns, "rows": rows, "frameworks": _spans(columns)}
 
 
@@ -136,6 +152,7 @@ def _specific(here: Counter, overall: Counter) -> str:
     """The unsupported rule (conformance.reasons) most over-represented among this cell's
     results, by lift: the dilation row of a channels-first-only target says "no dilation",
     not the layout rule that also covers most of its results."""
+
     def by_rule(messages: Counter) -> Counter:
         rules: Counter = Counter()
         for message, count in messages.items():
@@ -144,10 +161,8 @@ def _specific(here: Counter, overall: Counter) -> str:
 
     rules_here, rules_all = by_rule(here), by_rule(overall)
     n_here, n_all = sum(rules_here.values()), sum(rules_all.values()) or 1
-    best = max(rules_here, key=lambda k: ((rules_here[k] / n_here) / (rules_all[k] / n_all),
-                                          rules_here[k]))
-    return reasons.template(Counter({m: c for m, c in here.items()
-                                     if reasons.rule_key(m) == best}))
+    best = max(rules_here, key=lambda k: ((rules_here[k] / n_here) / (rules_all[k] / n_all), rules_here[k]))
+    return reasons.template(Counter({m: c for m, c in here.items() if reasons.rule_key(m) == best}))
 
 
 def _spans(columns: list[dict[str, str]]) -> list[dict[str, Any]]:

@@ -36,14 +36,42 @@ import numpy as np
 
 # ISA features that select kernels, spelled as Linux /proc/cpuinfo spells them (x86, then Arm).
 KERNEL_FLAGS = (
-    "sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
-    "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "avx_ne_convert", "amx_tile",
-    "amx_bf16", "amx_int8", "amx_fp16",
-    "asimd", "asimdhp", "sve", "sve2", "bf16", "i8mm",
+    "sse4_1",
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "avx_vnni",
+    "avx_ne_convert",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+    "amx_fp16",
+    "asimd",
+    "asimdhp",
+    "sve",
+    "sve2",
+    "bf16",
+    "i8mm",
 )
 # Environment variables that change which CPU kernels run (recorded with the CPU).
-KNOBS = ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY",
-         "XLA_FLAGS", "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "OPENBLAS_CORETYPE")
+KNOBS = (
+    "TF_ENABLE_ONEDNN_OPTS",
+    "ONEDNN_MAX_CPU_ISA",
+    "DNNL_MAX_CPU_ISA",
+    "ATEN_CPU_CAPABILITY",
+    "XLA_FLAGS",
+    "NUMBA_CPU_NAME",
+    "NUMBA_CPU_FEATURES",
+    "OPENBLAS_CORETYPE",
+)
 # TensorFlow's default oneDNN policy on Linux x86 (DefaultOneDnnPolicy).
 _TF_ONEDNN_DEFAULT = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
 _VENDORS = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}
@@ -51,25 +79,37 @@ _VENDORS = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}
 
 @dataclass(frozen=True)
 class Cpu:
-    vendor: str              # "intel", "amd", "arm" or what the CPU calls itself
+    vendor: str  # "intel", "amd", "arm" or what the CPU calls itself
     model: str
-    machine: str             # platform.machine(): x86_64, aarch64, arm64
-    flags: frozenset[str]    # the KERNEL_FLAGS this CPU has
-    ftz: bool                # this process flushes subnormal results to zero at start
-    daz: bool                # this process reads subnormal inputs as zero at start
+    machine: str  # platform.machine(): x86_64, aarch64, arm64
+    flags: frozenset[str]  # the KERNEL_FLAGS this CPU has
+    ftz: bool  # this process flushes subnormal results to zero at start
+    daz: bool  # this process reads subnormal inputs as zero at start
     knobs: tuple[tuple[str, str], ...] = ()  # the KNOBS set in this process's environment
 
     def record(self) -> dict[str, Any]:
         """The CPU as environment.json stores it (`from_record` reads it back)."""
-        return {"vendor": self.vendor, "model": self.model, "machine": self.machine,
-                "flags": sorted(self.flags), "ftz": self.ftz, "daz": self.daz,
-                "knobs": dict(self.knobs)}
+        return {
+            "vendor": self.vendor,
+            "model": self.model,
+            "machine": self.machine,
+            "flags": sorted(self.flags),
+            "ftz": self.ftz,
+            "daz": self.daz,
+            "knobs": dict(self.knobs),
+        }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Cpu:
-        return cls(record["vendor"], record["model"], record["machine"],
-                   frozenset(record["flags"]), record["ftz"], record["daz"],
-                   tuple(sorted(record.get("knobs", {}).items())))
+        return cls(
+            record["vendor"],
+            record["model"],
+            record["machine"],
+            frozenset(record["flags"]),
+            record["ftz"],
+            record["daz"],
+            tuple(sorted(record.get("knobs", {}).items())),
+        )
 
     @property
     def x86(self) -> bool:
@@ -92,14 +132,17 @@ class Cpu:
         return {
             "float32": True,
             "bfloat16": has("avx512f") or has("avx_ne_convert"),
-            "float16": (has("avx512bw") and (has("avx512_fp16") or has("amx_fp16")))
-            or has("avx_ne_convert"),
+            "float16": (has("avx512bw") and (has("avx512_fp16") or has("amx_fp16"))) or has("avx_ne_convert"),
         }.get(dtype, False)
 
     def facts(self, dtype: str) -> dict[str, Any]:
         """The facts known entries may name (FACT_NAMES), for a case of this dtype."""
-        return {"cpu_vendor": self.vendor, "cpu_x86": self.x86,
-                "cpu_avx512": "avx512f" in self.flags, "tf_onednn": self.tf_onednn(dtype)}
+        return {
+            "cpu_vendor": self.vendor,
+            "cpu_x86": self.x86,
+            "cpu_avx512": "avx512f" in self.flags,
+            "tf_onednn": self.tf_onednn(dtype),
+        }
 
 
 def _proc_cpuinfo() -> dict[str, str]:
@@ -131,9 +174,15 @@ def detect() -> Cpu:
     present = set((info.get("flags") or info.get("Features") or "").split())
     ftz, daz = _flush_state()
     knobs = tuple((k, os.environ[k]) for k in KNOBS if k in os.environ)
-    return Cpu(vendor=vendor or "unknown", model=model, machine=platform.machine(),
-               flags=frozenset(f for f in KERNEL_FLAGS if f in present), ftz=ftz, daz=daz,
-               knobs=knobs)
+    return Cpu(
+        vendor=vendor or "unknown",
+        model=model,
+        machine=platform.machine(),
+        flags=frozenset(f for f in KERNEL_FLAGS if f in present),
+        ftz=ftz,
+        daz=daz,
+        knobs=knobs,
+    )
 
 
 @cache

@@ -32,8 +32,10 @@ def differs_under(case: Case, check: str, variant: str) -> bool:
     if normal.shape != other.shape:
         return True
     # "differs" as the check would see it: bit for bit for selections, else within tolerance.
-    return compare(other, normal, exact=checks.exact(case, check),
-                   scale=checks.scale(case, check)).status != "pass"
+    return (
+        compare(other, normal, exact=checks.exact(case, check), scale=checks.scale(case, check)).status
+        != "pass"
+    )
 
 
 def variant_output(case: Case, check: str, variant: str) -> np.ndarray:
@@ -46,7 +48,6 @@ def variant_output(case: Case, check: str, variant: str) -> np.ndarray:
     if check == "unpool":
         return ref.unpool_variant(case.spec, x, variant)
     return ref.forward_variant(case.spec, x, variant)
-
 
 
 def diagnose(case: Case, check: str, actual: np.ndarray | None) -> str | None:
@@ -71,5 +72,3 @@ def diagnose(case: Case, check: str, actual: np.ndarray | None) -> str | None:
         if matches and differs:
             labels.append(f"matches reference with {variant.meaning} [{name}]")
     return "; ".join(labels) or None
-
-

@@ -12,8 +12,14 @@ INT_DTYPES = ("int8", "uint8", "int32", "int64")
 DTYPES = FLOAT_DTYPES + INT_DTYPES
 
 SHORT = {
-    "float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64",
-    "int8": "i8", "uint8": "u8", "int32": "i32", "int64": "i64",
+    "float16": "f16",
+    "bfloat16": "bf16",
+    "float32": "f32",
+    "float64": "f64",
+    "int8": "i8",
+    "uint8": "u8",
+    "int32": "i32",
+    "int64": "i64",
 }
 
 

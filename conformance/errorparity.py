@@ -63,17 +63,31 @@ class RawSpec:
         return self.padding
 
     def to_json(self) -> dict[str, Any]:
-        return {"op": self.op, "kernel": list(self.kernel), "stride": list(self.stride),
-                "padding": [list(p) for p in self.padding], "dilation": list(self.dilation),
-                "ceil_mode": self.ceil_mode, "count_include_pad": self.count_include_pad,
-                "divisor_override": self.divisor_override, "layout": self.layout,
-                "ndim": self.ndim}
+        return {
+            "op": self.op,
+            "kernel": list(self.kernel),
+            "stride": list(self.stride),
+            "padding": [list(p) for p in self.padding],
+            "dilation": list(self.dilation),
+            "ceil_mode": self.ceil_mode,
+            "count_include_pad": self.count_include_pad,
+            "divisor_override": self.divisor_override,
+            "layout": self.layout,
+            "ndim": self.ndim,
+        }
 
     def as_poolspec(self) -> PoolSpec:
-        return PoolSpec(op=self.op, kernel=self.kernel, stride=self.stride, padding=self.padding,
-                        dilation=self.dilation, ceil_mode=self.ceil_mode,
-                        count_include_pad=self.count_include_pad,
-                        divisor_override=self.divisor_override, layout=self.layout)
+        return PoolSpec(
+            op=self.op,
+            kernel=self.kernel,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            ceil_mode=self.ceil_mode,
+            count_include_pad=self.count_include_pad,
+            divisor_override=self.divisor_override,
+            layout=self.layout,
+        )
 
 
 @dataclass(frozen=True)
@@ -116,15 +130,17 @@ def describe(y: np.ndarray) -> str:
         return f"an empty array of shape {y.shape}"
     v = y.astype(np.float64)
     notes = []
-    for label, mask in (("-inf", v == -np.inf), ("NaN", np.isnan(v)),
-                        ("the lowest finite value", v == float(np.finfo(np.float32).min))):
+    for label, mask in (
+        ("-inf", v == -np.inf),
+        ("NaN", np.isnan(v)),
+        ("the lowest finite value", v == float(np.finfo(np.float32).min)),
+    ):
         if mask.any():
             notes.append(f"{label} in {int(mask.sum())} of {v.size} outputs")
     return f"shape {y.shape}" + (f" with {', '.join(notes)}" if notes else "")
 
 
-_OUR_BUGS = (AttributeError, NameError, KeyError, IndexError, AssertionError, ZeroDivisionError,
-             InvalidSpec)
+_OUR_BUGS = (AttributeError, NameError, KeyError, IndexError, AssertionError, ZeroDivisionError, InvalidSpec)
 
 
 def _raised_in_our_code(exc: BaseException) -> bool:

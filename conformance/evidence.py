@@ -40,8 +40,14 @@ def _heat(mask: np.ndarray, layout: str) -> list[list[int]]:
     return m.sum(axis=0).astype(int).tolist()
 
 
-def collect(actual: np.ndarray | None, expected: np.ndarray | None, *, layout: str, exact: bool,
-            scale: np.ndarray | None = None) -> dict[str, Any]:
+def collect(
+    actual: np.ndarray | None,
+    expected: np.ndarray | None,
+    *,
+    layout: str,
+    exact: bool,
+    scale: np.ndarray | None = None,
+) -> dict[str, Any]:
     if actual is None or expected is None:
         return {}
     actual, expected = np.asarray(actual), np.asarray(expected)
@@ -53,8 +59,11 @@ def collect(actual: np.ndarray | None, expected: np.ndarray | None, *, layout: s
     mask = mismatch_mask(actual, expected, exact=exact, scale=use_scale)
     out: dict[str, Any] = {"heat": _heat(mask, layout)}
     if expected.size <= SMALL:
-        out.update(expected=_grid(expected, layout), actual=_grid(actual, layout),
-                   mask=_grid(mask.astype(np.int8), layout))
+        out.update(
+            expected=_grid(expected, layout),
+            actual=_grid(actual, layout),
+            mask=_grid(mask.astype(np.int8), layout),
+        )
     heat = np.asarray(out["heat"])
     if heat.ndim == 2 and heat.size:
         border = heat.copy()

@@ -39,8 +39,11 @@ def cap_jobs(jobs: int) -> int:
         return jobs
     most = max(1, int(available // WORKER_MEMORY))
     if jobs > most:
-        print(f"conformance: --jobs {jobs} would need about {jobs * WORKER_MEMORY / 1e9:.1f} GB; "
-              f"{available / 1e9:.1f} GB are available: using --jobs {most}", file=sys.stderr)
+        print(
+            f"conformance: --jobs {jobs} would need about {jobs * WORKER_MEMORY / 1e9:.1f} GB; "
+            f"{available / 1e9:.1f} GB are available: using --jobs {most}",
+            file=sys.stderr,
+        )
         return most
     return jobs
 
@@ -121,8 +124,10 @@ class InProcess(Execution):
     def __init__(self, backends_arg: str | None, jobs: int):
         self.jobs = jobs
         self.backends = available_here(backends_arg)
-        self.info = {n: {"version": registry.get(n).version, "devices": registry.get(n).devices()}
-                     for n in self.backends}
+        self.info = {
+            n: {"version": registry.get(n).version, "devices": registry.get(n).devices()}
+            for n in self.backends
+        }
 
     def reproducer(self, name: str, case, check: str) -> str:
         return checks.reproducer_for(name, case, check)
@@ -136,10 +141,8 @@ class InProcess(Execution):
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx,
-                                 initializer=_ignore_sigint) as pool:
-            yield from pool.map(_run_task, tasks,
-                                chunksize=max(1, len(tasks) // (self.jobs * 8)))
+        with ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx, initializer=_ignore_sigint) as pool:
+            yield from pool.map(_run_task, tasks, chunksize=max(1, len(tasks) // (self.jobs * 8)))
 
 
 def start(backends_arg: str | None, *, isolate: bool, jobs: int, timeout: float) -> Execution:

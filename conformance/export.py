@@ -44,21 +44,30 @@ def export(cases, out: Path, *, suite: str, seed: int, project_version: str) -> 
     entries = []
     for case in cases:
         if not isinstance(case, Case):
-            entries.append({"case_id": case.id, "exported": False,
-                            "reason": "an error-parity case: the semantics give no output"})
+            entries.append(
+                {
+                    "case_id": case.id,
+                    "exported": False,
+                    "reason": "an error-parity case: the semantics give no output",
+                }
+            )
             continue
         entries.append(_export_case(case, out))
     manifest = {
         "format": "pooling-conformance export 1",
         "comparison": "max pooling: bit-exact (NaN equals NaN, the sign of zero counts); average "
-                      "pooling and gradients: |actual - expected| <= the npz's *_tolerance "
-                      "elementwise, infinities and NaN in the same places",
-        "suite": suite, "seed": seed,
-        "semantics_version": SEMANTICS_VERSION, "project_version": project_version,
+        "pooling and gradients: |actual - expected| <= the npz's *_tolerance "
+        "elementwise, infinities and NaN in the same places",
+        "suite": suite,
+        "seed": seed,
+        "semantics_version": SEMANTICS_VERSION,
+        "project_version": project_version,
         "cases": entries,
-        "counts": {"cases": len(entries),
-                   "npz": sum(bool(e.get("npz")) for e in entries),
-                   "onnx": sum(bool(e.get("onnx")) for e in entries)},
+        "counts": {
+            "cases": len(entries),
+            "npz": sum(bool(e.get("npz")) for e in entries),
+            "onnx": sum(bool(e.get("onnx")) for e in entries),
+        },
     }
     (out / "check_onnx.py").write_text(Path(__file__).with_name("bundle_check.py").read_text())
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
@@ -70,14 +79,25 @@ def _export_case(case: Case, out: Path) -> dict:
     arrays = {"input": x, "output": y, "output_tolerance": _tolerance(y, case, "forward")}
     if is_float(case.dtype):
         gx = checks.cached_reference(case, "grad")
-        arrays |= {"upstream_grad": case.make_upstream(), "grad": gx,
-                   "grad_tolerance": _tolerance(gx, case, "grad")}
+        arrays |= {
+            "upstream_grad": case.make_upstream(),
+            "grad": gx,
+            "grad_tolerance": _tolerance(gx, case, "grad"),
+        }
     npz = f"npz/{case.id}.npz"
     np.savez(out / npz, **{k: _storable(v) for k, v in arrays.items()})
-    entry = {"case_id": case.id, "exported": True, "spec": case.spec.to_json(),
-             "input_shape": list(case.input_shape), "output_shape": list(y.shape),
-             "dtype": case.dtype, "family": case.family, "suite": case.suite, "npz": npz,
-             "bfloat16_stored_as": "float32" if case.dtype == "bfloat16" else None}
+    entry = {
+        "case_id": case.id,
+        "exported": True,
+        "spec": case.spec.to_json(),
+        "input_shape": list(case.input_shape),
+        "output_shape": list(y.shape),
+        "dtype": case.dtype,
+        "family": case.family,
+        "suite": case.suite,
+        "npz": npz,
+        "bfloat16_stored_as": "float32" if case.dtype == "bfloat16" else None,
+    }
     try:
         entry |= _write_onnx(case, x, y, out)
     except Unsupported as exc:
@@ -111,7 +131,10 @@ def _write_onnx(case: Case, x: np.ndarray, y: np.ndarray, out: Path) -> dict:
     onnx.save_model(pm.model, folder / "model.onnx")
     for name, tensor, array in (("input_0", "x", x), ("output_0", "y", y)):
         array = onnx_model.to_model_layout(case.spec, array)
-        (data / f"{name}.pb").write_bytes(
-            numpy_helper.from_array(array, tensor).SerializeToString())
-    return {"onnx": f"onnx/{case.id}", "onnx_node": pm.describe(), "opset": pm.opset,
-            "transposed_to_nchw": pm.transposed}
+        (data / f"{name}.pb").write_bytes(numpy_helper.from_array(array, tensor).SerializeToString())
+    return {
+        "onnx": f"onnx/{case.id}",
+        "onnx_node": pm.describe(),
+        "opset": pm.opset,
+        "transposed_to_nchw": pm.transposed,
+    }

@@ -59,19 +59,27 @@ def check(case, backend, device: str) -> Comparison:
     if x.shape[caxis] > 1:  # the first and the last channel, each pooled alone
         for c in (0, x.shape[caxis] - 1):
             alone = backend.forward(spec, np.ascontiguousarray(_take(x, caxis, c)), device)
-            expect("channel", alone, _take(y, caxis, c),
-                   _take(scale, caxis, c) if scale is not None else None)
+            expect(
+                "channel", alone, _take(y, caxis, c), _take(scale, caxis, c) if scale is not None else None
+            )
     if x.shape[0] > 1:
-        expect("batch", backend.forward(spec, np.ascontiguousarray(x[:1]), device), y[:1],
-               scale[:1] if scale is not None else None)
+        expect(
+            "batch",
+            backend.forward(spec, np.ascontiguousarray(x[:1]), device),
+            y[:1],
+            scale[:1] if scale is not None else None,
+        )
     if case.family in SCALE_SAFE_FAMILIES and is_float(case.dtype):
         doubled = (x.astype(np.float64) * 2).astype(x.dtype)
-        expect("scaling", backend.forward(spec, doubled, device),
-               (y.astype(np.float64) * 2).astype(y.dtype), None if exact else 2 * scale)
+        expect(
+            "scaling",
+            backend.forward(spec, doubled, device),
+            (y.astype(np.float64) * 2).astype(y.dtype),
+            None if exact else 2 * scale,
+        )
     if spec.kind.averages and case.family in SCALE_SAFE_FAMILIES:
         negated = (-x.astype(np.float64)).astype(x.dtype)
-        expect("negation", backend.forward(spec, negated, device),
-               (-y.astype(np.float64)).astype(y.dtype))
+        expect("negation", backend.forward(spec, negated, device), (-y.astype(np.float64)).astype(y.dtype))
     if not ran:
         return Comparison("unsupported", message="no invariant applies")
     if failures:

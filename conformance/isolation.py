@@ -30,7 +30,7 @@ FOLDER_PREFIX = "conformance-workers-"  # + the owning run's pid: stale ones are
 def _remove_stale_folders() -> None:
     """Worker folders left by runs that were killed (kill -9 leaves no chance to clean up)."""
     for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
-        pid = folder.name[len(FOLDER_PREFIX):].split("-", 1)[0]
+        pid = folder.name[len(FOLDER_PREFIX) :].split("-", 1)[0]
         if not pid.isdigit() or _alive(int(pid)):
             continue
         shutil.rmtree(folder, ignore_errors=True)
@@ -78,8 +78,7 @@ def _probe(registry, names: list[str] | None) -> dict[str, dict]:
     for name in names or registry.names():
         try:
             b = registry.get(name)
-            info[name] = {"version": b.version, "devices": b.devices(),
-                          "default_stride": b.default_stride}
+            info[name] = {"version": b.version, "devices": b.devices(), "default_stride": b.default_stride}
         except Exception as exc:  # BackendUnavailable, or a broken install
             info[name] = {"reason": str(exc)}
     return info
@@ -148,8 +147,9 @@ class WorkerPool:
     backend once per process). `probe` asks the workers which targets load (so this process
     never imports a framework), `run` computes tasks in order."""
 
-    def __init__(self, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT,
-                 extra_backends: dict[str, str] | None = None):
+    def __init__(
+        self, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT, extra_backends: dict[str, str] | None = None
+    ):
         from conformance import registry
 
         self.extra = dict(registry._extra) | dict(extra_backends or {})
@@ -259,8 +259,11 @@ class WorkerPool:
                     done[index] = _failed(task, "crash", _death(w))
                 elif now - w.started > timeout:
                     w.kill()
-                    done[index] = _failed(task, "timeout", f"no answer within {timeout:g} s; "
-                                          f"worker killed. Last stderr: {w.tail()}")
+                    done[index] = _failed(
+                        task,
+                        "timeout",
+                        f"no answer within {timeout:g} s; worker killed. Last stderr: {w.tail()}",
+                    )
                 else:
                     continue
                 w.close()
@@ -275,8 +278,9 @@ class WorkerPool:
                 next_out += 1
 
 
-def run_isolated(tasks: list, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT,
-                 extra_backends: dict[str, str] | None = None) -> Iterator[Result]:
+def run_isolated(
+    tasks: list, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT, extra_backends: dict[str, str] | None = None
+) -> Iterator[Result]:
     """Yield one Result per task, in task order, computed in `jobs` worker processes."""
     pool = WorkerPool(jobs, timeout, extra_backends)
     try:

@@ -64,11 +64,19 @@ class Facts(dict):
 
 # The kernel-based facts of an adaptive spec: no padding, no ceil mode, no SAME arithmetic.
 _NO_KERNEL_FACTS = {
-    "kernel_elements": 0, "padded": False, "ceil_mode": False, "count_include_pad": True,
-    "divisor_override": False, "dilated": False, "kernel_exceeds_input": False,
-    "window_exceeds_padded_input": False, "same_pad_negative": False,
-    "same_pads_undilated_change_output": False, "same_pad_asymmetric": False,
-    "copy_window": False, "error_geometry": "",
+    "kernel_elements": 0,
+    "padded": False,
+    "ceil_mode": False,
+    "count_include_pad": True,
+    "divisor_override": False,
+    "dilated": False,
+    "kernel_exceeds_input": False,
+    "window_exceeds_padded_input": False,
+    "same_pad_negative": False,
+    "same_pads_undilated_change_output": False,
+    "same_pad_asymmetric": False,
+    "copy_window": False,
+    "error_geometry": "",
 }
 
 
@@ -87,7 +95,8 @@ def _output_facts(case: Case) -> dict[str, Any]:
         out = []
     return {
         # ceil mode changes the output size here (otherwise ONNX models use auto_pad/floor)
-        "ceil_changes_output": bool(out) and not spec.kind.adaptive
+        "ceil_changes_output": bool(out)
+        and not spec.kind.adaptive
         and ceil_changes_output(spec, case.input_shape),
         # the output's spatial dims read the same reversed (a transposed output keeps its shape)
         "output_shape_palindrome": out == out[::-1],
@@ -95,10 +104,14 @@ def _output_facts(case: Case) -> dict[str, Any]:
         "plane_one_dimensional": sum(n > 1 for n in spatial) <= 1,
         "one_output": bool(out) and all(o == 1 for o in out),
         # ONNX MaxUnpool's inferred size (in - 1) * stride + kernel - pads exceeds the input
-        "unpool_inferred_exceeds_input": bool(out) and not spec.kind.adaptive and any(
-            (o - 1) * s + k - lo - hi > n for o, s, k, (lo, hi), n in
-            zip(out, spec.stride, spec.kernel, spec.explicit_pads(case.input_shape), spatial,
-                strict=True)),
+        "unpool_inferred_exceeds_input": bool(out)
+        and not spec.kind.adaptive
+        and any(
+            (o - 1) * s + k - lo - hi > n
+            for o, s, k, (lo, hi), n in zip(
+                out, spec.stride, spec.kernel, spec.explicit_pads(case.input_shape), spatial, strict=True
+            )
+        ),
     }
 
 
@@ -113,55 +126,85 @@ def _static_facts(case: Case) -> dict[str, Any]:
         most = 1
         for g in spec.geometry(case.input_shape):
             most *= max(len(g.members(j)) for j in range(g.out))
-    common = {"spatial_size": int(np.prod(spatial)),
-              "channels": case.input_shape[1 if spec.layout == "channels_first" else -1],
-              "max_window_elements": most, "op": spec.op, "ndim": spec.ndim,
-              "padding": spec.padding_kind, "layout": spec.layout, "dtype": case.dtype,
-              "family": case.family, "suite": case.suite, "case_id": case.id,
-              "adaptive": spec.kind.adaptive, "global": getattr(spec, "is_global", False),
-              **_output_facts(case)}
+    common = {
+        "spatial_size": int(np.prod(spatial)),
+        "channels": case.input_shape[1 if spec.layout == "channels_first" else -1],
+        "max_window_elements": most,
+        "op": spec.op,
+        "ndim": spec.ndim,
+        "padding": spec.padding_kind,
+        "layout": spec.layout,
+        "dtype": case.dtype,
+        "family": case.family,
+        "suite": case.suite,
+        "case_id": case.id,
+        "adaptive": spec.kind.adaptive,
+        "global": getattr(spec, "is_global", False),
+        **_output_facts(case),
+    }
     if spec.kind.adaptive:
         geoms = spec.geometry(case.input_shape)
-        return {**common, **_NO_KERNEL_FACTS,
-                # some input element in two windows (PyTorch's rule when o does not divide n)
-                "adaptive_overlapping": any(g.overlapping for g in geoms),
-                "output_exceeds_input": any(g.out > g.n for g in geoms),
-                # equal, disjoint windows: a fixed-kernel pool with kernel = stride = n / o
-                "adaptive_as_fixed_pool": all(g.n % g.out == 0 for g in geoms)}
+        return {
+            **common,
+            **_NO_KERNEL_FACTS,
+            # some input element in two windows (PyTorch's rule when o does not divide n)
+            "adaptive_overlapping": any(g.overlapping for g in geoms),
+            "output_exceeds_input": any(g.out > g.n for g in geoms),
+            # equal, disjoint windows: a fixed-kernel pool with kernel = stride = n / o
+            "adaptive_as_fixed_pool": all(g.n % g.out == 0 for g in geoms),
+        }
     channel_axis = 1 if spec.layout == "channels_first" else -1
     effective = [d * (k - 1) + 1 for k, d in zip(spec.kernel, spec.dilation, strict=True)]
     same = spec.padding in ("same", "same_lower")
     # per dim: SAME's output size ceil(n / s), and its span (out - 1) * s before the window
-    same_dims = [(n, s, k, e, (-(-n // s) - 1) * s)  # only SAME specs: error cases have stride 0
-                 for n, s, k, e in zip(spatial, spec.stride, spec.kernel, effective, strict=True)
-                 ] if same else []
+    same_dims = (
+        [
+            (n, s, k, e, (-(-n // s) - 1) * s)  # only SAME specs: error cases have stride 0
+            for n, s, k, e in zip(spatial, spec.stride, spec.kernel, effective, strict=True)
+        ]
+        if same
+        else []
+    )
     return {
-        **common, "adaptive_overlapping": False, "output_exceeds_input": False,
+        **common,
+        "adaptive_overlapping": False,
+        "output_exceeds_input": False,
         "adaptive_as_fixed_pool": False,
-        "spatial_size": int(np.prod(spatial)), "channels": case.input_shape[channel_axis],
-        "max_window_elements": most, "kernel_elements": int(np.prod(spec.kernel)),
-        "op": spec.op, "ndim": spec.ndim, "padding": spec.padding_kind,
-        "padded": any(lo or hi for lo, hi in pads), "ceil_mode": spec.ceil_mode,
+        "spatial_size": int(np.prod(spatial)),
+        "channels": case.input_shape[channel_axis],
+        "max_window_elements": most,
+        "kernel_elements": int(np.prod(spec.kernel)),
+        "op": spec.op,
+        "ndim": spec.ndim,
+        "padding": spec.padding_kind,
+        "padded": any(lo or hi for lo, hi in pads),
+        "ceil_mode": spec.ceil_mode,
         "count_include_pad": spec.count_include_pad,
         "divisor_override": spec.divisor_override is not None,
-        "dilated": any(d != 1 for d in spec.dilation), "layout": spec.layout,
+        "dilated": any(d != 1 for d in spec.dilation),
+        "layout": spec.layout,
         "kernel_exceeds_input": any(k > n for k, n in zip(spec.kernel, spatial, strict=True)),
         # the dilated window is wider than the padded input in some dim (ceil mode's one window)
-        "window_exceeds_padded_input": any(e > n + lo + hi for e, n, (lo, hi)
-                                           in zip(effective, spatial, pads, strict=True)),
+        "window_exceeds_padded_input": any(
+            e > n + lo + hi for e, n, (lo, hi) in zip(effective, spatial, pads, strict=True)
+        ),
         # SAME padding whose total (out - 1) * stride + window - input is negative in some dim
         # (the semantics clamp it to 0: the windows skip input at the end)
         "same_pad_negative": same and any(span + e < n for n, _, _, e, span in same_dims),
         # SAME padding computed from the undilated kernel, unclamped, with C's truncating
         # division, gives another output size than ceil(n / s)
-        "same_pads_undilated_change_output": same and any(
-            _c_div(span + k - e, s) != span // s for _, s, k, e, span in same_dims),
+        "same_pads_undilated_change_output": same
+        and any(_c_div(span + k - e, s) != span // s for _, s, k, e, span in same_dims),
         # SAME padding with an odd total in some dim: the extra pixel goes to one side only
         "same_pad_asymmetric": same and any((lo + hi) % 2 == 1 for lo, hi in pads),
         # one-element windows at stride 1 without dilation: compilers turn the pool into a copy
-        "copy_window": all(k == 1 for k in spec.kernel) and all(s == 1 for s in spec.stride)
+        "copy_window": all(k == 1 for k in spec.kernel)
+        and all(s == 1 for s in spec.stride)
         and all(d == 1 for d in spec.dilation),
-        "dtype": case.dtype, "family": case.family, "suite": case.suite, "case_id": case.id,
+        "dtype": case.dtype,
+        "family": case.family,
+        "suite": case.suite,
+        "case_id": case.id,
         "error_geometry": getattr(case, "name", "") if case.checks == ("error_parity",) else "",
     }
 
@@ -169,8 +212,12 @@ def _static_facts(case: Case) -> dict[str, Any]:
 def case_facts(case: Case, check: str, device: str, reference: bool = True) -> Facts:
     """The facts entries match on; `reference=False` never runs the reference (entries that
     need `differs_under` then do not match)."""
-    return Facts(case, check, {**_static_facts(case), **cpu.facts(case.dtype), "check": check,
-                                "device": device}, reference)
+    return Facts(
+        case,
+        check,
+        {**_static_facts(case), **cpu.facts(case.dtype), "check": check, "device": device},
+        reference,
+    )
 
 
 @dataclass(frozen=True)
@@ -190,8 +237,11 @@ class KnownDivergence:
     def matches(self, facts: dict[str, Any], version: str) -> bool:
         # the default_stride check is a forward pass: entries about forward values hold there
         check = facts["check"]
-        if self.checks and check not in self.checks and not (
-                check == "default_stride" and "forward" in self.checks):
+        if (
+            self.checks
+            and check not in self.checks
+            and not (check == "default_stride" and "forward" in self.checks)
+        ):
             return False
         for key, want in self.when.items():
             options = want if isinstance(want, list) else [want]
@@ -215,11 +265,15 @@ class KnownDivergence:
 def _holds(fact: Any, want: Any) -> bool:
     if isinstance(want, str) and want[:1] in "<>" and isinstance(fact, (int, float)):
         op = want[:2] if want[1:2] == "=" else want[:1]
-        bound = float(want[len(op):])
+        bound = float(want[len(op) :])
         return {"<": fact < bound, ">": fact > bound, "<=": fact <= bound, ">=": fact >= bound}[op]
     return (fact == want and type(fact) is type(want)) or (
-        isinstance(fact, (int, float)) and not isinstance(fact, bool)
-        and isinstance(want, (int, float)) and not isinstance(want, bool) and fact == want)
+        isinstance(fact, (int, float))
+        and not isinstance(fact, bool)
+        and isinstance(want, (int, float))
+        and not isinstance(want, bool)
+        and fact == want
+    )
 
 
 def _known_dir() -> Path:
@@ -248,8 +302,9 @@ def load(backend: str, directory: str | None = None) -> tuple[KnownDivergence, .
     from conformance.registry import target
 
     own, skip = _load_file(_path(backend, directory))
-    inherited = tuple(e for parent in target(backend).inherits
-                      for e in load(parent, directory) if e.id not in skip)
+    inherited = tuple(
+        e for parent in target(backend).inherits for e in load(parent, directory) if e.id not in skip
+    )
     return own + inherited
 
 
@@ -273,16 +328,30 @@ def _load_file(path: Path) -> tuple[tuple[KnownDivergence, ...], set[str]]:
         missing = {"id", "status", "reason", "link"} - set(raw)
         if missing:
             raise InvalidSpec(where, sorted(missing), "entries with id, status, reason and link")
-        entries.append(KnownDivergence(
-            id=raw["id"], status=raw["status"], reason=raw["reason"], link=raw["link"],
-            when=dict(raw.get("when", {})), checks=tuple(raw.get("checks", ())),
-            versions=raw.get("versions", ""), strict=bool(raw.get("strict", True)),
-        ))
+        entries.append(
+            KnownDivergence(
+                id=raw["id"],
+                status=raw["status"],
+                reason=raw["reason"],
+                link=raw["link"],
+                when=dict(raw.get("when", {})),
+                checks=tuple(raw.get("checks", ())),
+                versions=raw.get("versions", ""),
+                strict=bool(raw.get("strict", True)),
+            )
+        )
     return tuple(entries), set(data.get("not_inherited", []))
 
 
-def find(backend: str, version: str, case: Case, check: str, device: str,
-         status: str | None = None, reference: bool = True) -> KnownDivergence | None:
+def find(
+    backend: str,
+    version: str,
+    case: Case,
+    check: str,
+    device: str,
+    status: str | None = None,
+    reference: bool = True,
+) -> KnownDivergence | None:
     """The first entry whose condition holds for this case; given the raw `status`, the first
     one that also expects that status wins (two causes can apply to one case, e.g. an error
     before an overflow could happen)."""

@@ -22,8 +22,7 @@ class Option:
 
 
 SHARED = (
-    Option("suite", "suite names and case files (.toml/.json/.yaml), comma-separated "
-           "(default: {default})"),
+    Option("suite", "suite names and case files (.toml/.json/.yaml), comma-separated (default: {default})"),
     Option("backends", "comma-separated targets (default: {default})"),
     Option("device", "device to run the targets on (default: {default})", DEVICE_CHOICES),
 )
@@ -36,12 +35,22 @@ def add_to_argparse(parser, defaults: dict[str, str], only: tuple[str, ...] | No
     for o in SHARED:
         if only is not None and o.name not in only:
             continue
-        parser.add_argument(f"--{o.name}", default=None, choices=o.choices, metavar=o.metavar,
-                            help=o.help.format(default=defaults.get(o.name, "")))
+        parser.add_argument(
+            f"--{o.name}",
+            default=None,
+            choices=o.choices,
+            metavar=o.metavar,
+            help=o.help.format(default=defaults.get(o.name, "")),
+        )
 
 
 def add_to_pytest(group, defaults: dict[str, str]) -> None:
     for o in SHARED:
-        group.addoption(f"--conformance-{o.name}", dest=f"conformance_{o.name}", default=None,
-                        choices=o.choices, metavar=o.metavar,
-                        help=o.help.format(default=defaults.get(o.name, "")))
+        group.addoption(
+            f"--conformance-{o.name}",
+            dest=f"conformance_{o.name}",
+            default=None,
+            choices=o.choices,
+            metavar=o.metavar,
+            help=o.help.format(default=defaults.get(o.name, "")),
+        )

@@ -36,10 +36,12 @@ def ensure(*names: str) -> None:
             raise UsageError(
                 f"a module named {name!r} ({getattr(module, '__file__', None) or 'built in'}) "
                 f"was imported before the suite's own {ROOT / name}; import conformance's "
-                f"packages first or rename yours")
+                f"packages first or rename yours"
+            )
         init = ROOT / name / "__init__.py"
-        spec = importlib.util.spec_from_file_location(name, init,
-                                                      submodule_search_locations=[str(init.parent)])
+        spec = importlib.util.spec_from_file_location(
+            name, init, submodule_search_locations=[str(init.parent)]
+        )
         if spec is None or spec.loader is None:
             raise UsageError(f"the suite's package {name!r} is missing at {init.parent}")
         module = importlib.util.module_from_spec(spec)

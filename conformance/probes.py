@@ -23,8 +23,15 @@ from pathlib import Path
 from conformance import cachedir
 
 # environment variables that change which targets load or which devices they see
-ENVIRONMENT = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
-               "JAX_PLATFORMS", "KERAS_BACKEND", "CONFORMANCE_EXTRA_BACKENDS", "TF_CPP_MIN_LOG_LEVEL")
+ENVIRONMENT = (
+    "CUDA_VISIBLE_DEVICES",
+    "NVIDIA_VISIBLE_DEVICES",
+    "HIP_VISIBLE_DEVICES",
+    "JAX_PLATFORMS",
+    "KERAS_BACKEND",
+    "CONFORMANCE_EXTRA_BACKENDS",
+    "TF_CPP_MIN_LOG_LEVEL",
+)
 
 
 def key() -> str:

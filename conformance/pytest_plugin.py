@@ -34,14 +34,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     from conformance import options
 
     group = parser.getgroup("conformance", "pooling conformance parity runs")
-    options.add_to_pytest(group, {"suite": DEFAULT_SUITES, "device": Device.CPU,
-                                  "backends": "the ini option conformance_backends, else every "
-                                              "available target"})
-    group.addoption("--conformance-results", dest="conformance_results", default=None,
-                    metavar="PATH", help="append every parity result to this JSON Lines file")
-    parser.addini("conformance_backends", "default targets of parity tests: a comma-separated "
-                  "list, 'builtin' (the targets this suite ships) or empty (every available)",
-                  default="")
+    options.add_to_pytest(
+        group,
+        {
+            "suite": DEFAULT_SUITES,
+            "device": Device.CPU,
+            "backends": "the ini option conformance_backends, else every available target",
+        },
+    )
+    group.addoption(
+        "--conformance-results",
+        dest="conformance_results",
+        default=None,
+        metavar="PATH",
+        help="append every parity result to this JSON Lines file",
+    )
+    parser.addini(
+        "conformance_backends",
+        "default targets of parity tests: a comma-separated "
+        "list, 'builtin' (the targets this suite ships) or empty (every available)",
+        default="",
+    )
 
 
 def _option(config: pytest.Config, name: str):
@@ -123,7 +136,8 @@ def _cases(config: pytest.Config):
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "parity: conformance parity test generated from a suite (case x target x check)")
+        "markers", "parity: conformance parity test generated from a suite (case x target x check)"
+    )
     config.addinivalue_line("markers", "gpu: needs a GPU; skipped cleanly where none is present")
     # Bad options are usage errors (exit status 4), checked before any collection; nothing is
     # loaded when none is given.
@@ -169,14 +183,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         entry = known.find(backend, info["version"], as_checked, check, dev)
         if entry is not None:
             # strict unless the entry says the behaviour is order-dependent (strict = false)
-            marks.append(pytest.mark.xfail(strict=entry.strict, raises=KnownDivergenceObserved,
-                                           reason=f"known divergence {entry.id}: {entry.link}"))
+            marks.append(
+                pytest.mark.xfail(
+                    strict=entry.strict,
+                    raises=KnownDivergenceObserved,
+                    reason=f"known divergence {entry.id}: {entry.link}",
+                )
+            )
         if dev == Device.GPU:
             marks.append(pytest.mark.gpu)
         params.append(pytest.param((case, backend, check, dev), id=test_id, marks=marks))
     for name, why in unavailable.items():
-        params.append(pytest.param(None, id=f"{name}-unavailable",
-                                   marks=pytest.mark.skip(reason=why)))
+        params.append(pytest.param(None, id=f"{name}-unavailable", marks=pytest.mark.skip(reason=why)))
     metafunc.parametrize("parity_task", params)
 
 
@@ -215,11 +233,12 @@ def failure_message(result) -> str:
     from conformance.summary import show_command
 
     record = {"case_id": result.case_id, "backend": result.backend, "suite": result.suite}
-    lines = [f"{result.case_id} on {result.backend} ({result.check}, {result.device}): "
-             f"{result.status}",
-             f"  diagnosis: {result.diagnosis or 'no alternative semantics of the reference matches'}",
-             f"  {clean(result.message)[:600]}",
-             f"  inspect: {show_command(record)}"]
+    lines = [
+        f"{result.case_id} on {result.backend} ({result.check}, {result.device}): {result.status}",
+        f"  diagnosis: {result.diagnosis or 'no alternative semantics of the reference matches'}",
+        f"  {clean(result.message)[:600]}",
+        f"  inspect: {show_command(record)}",
+    ]
     return "\n".join(lines)
 
 

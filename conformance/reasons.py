@@ -61,8 +61,10 @@ def group(messages: Counter) -> list[dict]:
     groups: dict[str, Counter] = {}
     for message, count in messages.items():
         groups.setdefault(rule_key(message), Counter())[message] += count
-    rows = [{"rule": template(members), "count": sum(members.values()),
-             "messages": len(members), "key": key} for key, members in groups.items()]
+    rows = [
+        {"rule": template(members), "count": sum(members.values()), "messages": len(members), "key": key}
+        for key, members in groups.items()
+    ]
     return sorted(rows, key=lambda r: (-r["count"], r["rule"]))
 
 

@@ -46,25 +46,57 @@ class Target:
 TARGETS: dict[str, Target] = {
     "numpy": Target("backends.numpy:NumpyBackend", "numpy", "reference"),
     "torch": Target("backends.torch:TorchBackend", "torch"),
-    "torch-compile": Target("backends.torch_compile:TorchCompileBackend", "torch", "compile",
-                            inherits=("torch",), first_run_cases=84, cost=20.0),
+    "torch-compile": Target(
+        "backends.torch_compile:TorchCompileBackend",
+        "torch",
+        "compile",
+        inherits=("torch",),
+        first_run_cases=84,
+        cost=20.0,
+    ),
     "tensorflow": Target("backends.tensorflow:TensorFlowBackend", "tensorflow"),
-    "tensorflow-graph": Target("backends.tensorflow_function:TensorFlowGraphBackend",
-                               "tensorflow", "graph", inherits=("tensorflow",), cost=4.0),
-    "tensorflow-xla": Target("backends.tensorflow_function:TensorFlowXlaBackend", "tensorflow",
-                             "xla", inherits=("tensorflow",), cost=8.0),
+    "tensorflow-graph": Target(
+        "backends.tensorflow_function:TensorFlowGraphBackend",
+        "tensorflow",
+        "graph",
+        inherits=("tensorflow",),
+        cost=4.0,
+    ),
+    "tensorflow-xla": Target(
+        "backends.tensorflow_function:TensorFlowXlaBackend",
+        "tensorflow",
+        "xla",
+        inherits=("tensorflow",),
+        cost=8.0,
+    ),
     "jax": Target("backends.jax:JaxBackend", "jax", first_run_cases=120, cost=2.0),
-    "keras-tensorflow": Target("backends.keras:KerasTensorFlowBackend", "keras", "layer",
-                               own_process=True, inherits=("tensorflow",), cost=3.0),
-    "keras-jax": Target("backends.keras:KerasJaxBackend", "keras", "layer", own_process=True,
-                        inherits=("jax",), first_run_cases=84, cost=3.0),
-    "keras-torch": Target("backends.keras:KerasTorchBackend", "keras", "layer", own_process=True,
-                          inherits=("torch",), cost=3.0),
-    "flax": Target("backends.flax:FlaxBackend", "flax", "layer", inherits=("jax",),
-                   first_run_cases=120, cost=2.0),
+    "keras-tensorflow": Target(
+        "backends.keras:KerasTensorFlowBackend",
+        "keras",
+        "layer",
+        own_process=True,
+        inherits=("tensorflow",),
+        cost=3.0,
+    ),
+    "keras-jax": Target(
+        "backends.keras:KerasJaxBackend",
+        "keras",
+        "layer",
+        own_process=True,
+        inherits=("jax",),
+        first_run_cases=84,
+        cost=3.0,
+    ),
+    "keras-torch": Target(
+        "backends.keras:KerasTorchBackend", "keras", "layer", own_process=True, inherits=("torch",), cost=3.0
+    ),
+    "flax": Target(
+        "backends.flax:FlaxBackend", "flax", "layer", inherits=("jax",), first_run_cases=120, cost=2.0
+    ),
     "onnxruntime": Target("backends.onnxruntime:OnnxRuntimeBackend", "onnxruntime", "runtime", cost=2.0),
-    "openvino": Target("backends.openvino:OpenVinoBackend", "openvino", "runtime",
-                       first_run_cases=200, cost=3.0),
+    "openvino": Target(
+        "backends.openvino:OpenVinoBackend", "openvino", "runtime", first_run_cases=200, cost=3.0
+    ),
     "litert": Target("backends.litert:LiteRtBackend", "litert", "runtime", cost=6.0),
     "litert-builtin": Target("backends.litert:LiteRtBuiltinBackend", "litert", "runtime", cost=6.0),
 }
@@ -72,8 +104,9 @@ BUILTIN = {name: t.path for name, t in TARGETS.items()}
 REFERENCE = "numpy"
 EXTRA_ENV = "CONFORMANCE_EXTRA_BACKENDS"
 # torch before tensorflow (the other order has crashed processes with clashing native libraries)
-_IMPORT_FIRST = {name: "torch" for name in ("tensorflow", "tensorflow-graph", "tensorflow-xla",
-                                             "litert", "litert-builtin")}
+_IMPORT_FIRST = {
+    name: "torch" for name in ("tensorflow", "tensorflow-graph", "tensorflow-xla", "litert", "litert-builtin")
+}
 
 _loaded: dict[str, Backend] = {}
 _failed: dict[str, str] = {}

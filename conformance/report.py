@@ -33,7 +33,8 @@ from conformance.runfolder import atomic_write, read_environment, read_records
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("conformance", "templates"),
-    autoescape=True, undefined=jinja2.StrictUndefined,
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
 )
 _label = compat.label_of  # backend with its version, so merged runs stay apart
 
@@ -46,9 +47,15 @@ def matrix(df: pd.DataFrame) -> list[dict[str, Any]]:
     for (label, check), grp in df.groupby([df.apply(_label, axis=1), "check"], sort=True):
         counts = grp["status"].value_counts()
         total = len(grp)
-        rows.append({"backend": label, "check": check, "total": total,
-                     **{s: int(counts.get(s, 0)) for s in STATUSES},
-                     "pct": {s: 100.0 * int(counts.get(s, 0)) / total for s in STATUSES}})
+        rows.append(
+            {
+                "backend": label,
+                "check": check,
+                "total": total,
+                **{s: int(counts.get(s, 0)) for s in STATUSES},
+                "pct": {s: 100.0 * int(counts.get(s, 0)) / total for s in STATUSES},
+            }
+        )
     return rows
 
 
@@ -72,18 +79,27 @@ def digest(records: list[dict]) -> list[dict[str, Any]]:
         tags = ", ".join(sorted({t for i in items for t in _tags(i.get("diagnosis")).split(", ") if t}))
         known = first.get("known") or {}
         link = known.get("link", "")
-        rows.append({
-            "backend": label, "cause": cause, "tags": tags, "count": len(items),
-            "status": first["status"], "checks": ", ".join(sorted({i["check"] for i in items})),
-            "reason": known.get("reason", ""), "link": link,
-            "link_url": link if _PUBLIC_URL.match(link) else "",
-            "example": first["case_id"], "anchor": first["_anchor"],
-            "message": clean(first["message"])[:300],
-            "expected": first["status"] == "known_divergence",
-            "features": sorted({f for i in items for f in features.attributed(i)},
-                               key=features.ORDER.index),
-            "items": items,
-        })
+        rows.append(
+            {
+                "backend": label,
+                "cause": cause,
+                "tags": tags,
+                "count": len(items),
+                "status": first["status"],
+                "checks": ", ".join(sorted({i["check"] for i in items})),
+                "reason": known.get("reason", ""),
+                "link": link,
+                "link_url": link if _PUBLIC_URL.match(link) else "",
+                "example": first["case_id"],
+                "anchor": first["_anchor"],
+                "message": clean(first["message"])[:300],
+                "expected": first["status"] == "known_divergence",
+                "features": sorted(
+                    {f for i in items for f in features.attributed(i)}, key=features.ORDER.index
+                ),
+                "items": items,
+            }
+        )
     rows.sort(key=lambda r: (r["expected"], r["backend"], -r["count"]))
     for i, row in enumerate(rows):
         row["id"] = f"d{i}"
@@ -116,10 +132,20 @@ def default_strides(records: list[dict]) -> list[dict[str, Any]]:
         info = (r.get("extra") or {}).get("default_stride")
         if r["check"] != "default_stride" or not info:
             continue
-        row = rows.setdefault(_label(r), {
-            "backend": _label(r), "framework": r.get("framework", ""), "mode": r.get("mode", ""),
-            "api": info.get("api", ""), "documented": info.get("documented"), "measured": set(),
-            "cases": 0, "agree": 0, "erratum": ""})
+        row = rows.setdefault(
+            _label(r),
+            {
+                "backend": _label(r),
+                "framework": r.get("framework", ""),
+                "mode": r.get("mode", ""),
+                "api": info.get("api", ""),
+                "documented": info.get("documented"),
+                "measured": set(),
+                "cases": 0,
+                "agree": 0,
+                "erratum": "",
+            },
+        )
         row["measured"].add(info.get("measured"))
         row["cases"] += 1
         row["agree"] += r["status"] in ("pass", "known_divergence")
@@ -143,16 +169,22 @@ def mode_differences(records: list[dict]) -> dict[str, Any]:
         targets.setdefault(framework, [])
         if r["backend"] not in targets[framework]:
             targets[framework].append(r["backend"])
-        groups.setdefault((framework, r["case_id"], r["check"], r["device"]), {})[r["backend"]] = \
-            r["status"]
+        groups.setdefault((framework, r["case_id"], r["check"], r["device"]), {})[r["backend"]] = r["status"]
     rows = []
     for (framework, case_id, check, device), statuses in groups.items():
         if len(targets[framework]) < 2 or len(statuses) < 2:
             continue
         seen = {s for s in statuses.values() if s != "unsupported"}
         if len(seen) > 1:
-            rows.append({"framework": framework, "case": case_id, "check": check, "device": device,
-                         "statuses": [statuses.get(t, "") for t in targets[framework]]})
+            rows.append(
+                {
+                    "framework": framework,
+                    "case": case_id,
+                    "check": check,
+                    "device": device,
+                    "statuses": [statuses.get(t, "") for t in targets[framework]],
+                }
+            )
     frameworks = {f: ts for f, ts in targets.items() if len(ts) > 1}
     return {"rows": rows[:MODE_ROWS], "count": len(rows), "targets": frameworks}
 
@@ -190,9 +222,11 @@ def _rows(records: list[dict]) -> list[dict]:
         if spec.get("output_size") is not None:  # adaptive: the output size is the geometry
             r["_params"] = f"output {spec.get('output_size')} {spec.get('layout', '')}"
         else:
-            r["_params"] = (f"k{spec.get('kernel')} s{spec.get('stride')} p{_padding_kind(spec)} "
-                            f"d{spec.get('dilation')} {'ceil ' if spec.get('ceil_mode') else ''}"
-                            f"{spec.get('layout', '')}")
+            r["_params"] = (
+                f"k{spec.get('kernel')} s{spec.get('stride')} p{_padding_kind(spec)} "
+                f"d{spec.get('dilation')} {'ceil ' if spec.get('ceil_mode') else ''}"
+                f"{spec.get('layout', '')}"
+            )
         r["_label"] = _label(r)
     return records
 
@@ -205,12 +239,22 @@ def write_junit(records: list[dict], path: Path) -> None:
     for label, items in by_backend.items():
         failures = sum(r["status"] in FAILING for r in items)
         skipped = sum(r["status"] == "unsupported" for r in items)
-        suite = ET.SubElement(suites, "testsuite", name=_xml(label), tests=str(len(items)),
-                              failures=str(failures), skipped=str(skipped))
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=_xml(label),
+            tests=str(len(items)),
+            failures=str(failures),
+            skipped=str(skipped),
+        )
         for r in items:
-            case = ET.SubElement(suite, "testcase", classname=_xml(f"{label}.{r['check']}"),
-                                 name=_xml(f"{r['case_id']}[{r['device']}]"),
-                                 time=str(r.get("seconds", 0)))
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=_xml(f"{label}.{r['check']}"),
+                name=_xml(f"{r['case_id']}[{r['device']}]"),
+                time=str(r.get("seconds", 0)),
+            )
             if r["status"] in FAILING:
                 ET.SubElement(case, "failure", message=_xml(r["status"])).text = _xml(r["message"])
             elif r["status"] == "unsupported":
@@ -222,8 +266,13 @@ def write_junit(records: list[dict], path: Path) -> None:
     tmp.replace(path)
 
 
-MD_STATE = {"agrees": "✓", "diverges": "≠", "unexpected": "✗ **fails**", "not_expressible": "n/e",
-            "untested": ""}  # the map in summary.md (a CI step summary has no colours)
+MD_STATE = {
+    "agrees": "✓",
+    "diverges": "≠",
+    "unexpected": "✗ **fails**",
+    "not_expressible": "n/e",
+    "untested": "",
+}  # the map in summary.md (a CI step summary has no colours)
 
 
 def _short(column: dict, columns: list[dict]) -> str:
@@ -232,36 +281,63 @@ def _short(column: dict, columns: list[dict]) -> str:
     return column["label"] if twins > 1 else column["backend"]
 
 
-def _summary_md(env: dict, table: list[dict], dig: list[dict], stale: dict,
-                verdict: dict | None = None, cmap: dict | None = None) -> str:
-    lines = [f"# Pooling conformance: {_md(env.get('run_id', ''))}", "",
-             f"Suite {_md(env.get('suite', ''))}, {sum(r['total'] for r in table)} results.", ""]
+def _summary_md(
+    env: dict,
+    table: list[dict],
+    dig: list[dict],
+    stale: dict,
+    verdict: dict | None = None,
+    cmap: dict | None = None,
+) -> str:
+    lines = [
+        f"# Pooling conformance: {_md(env.get('run_id', ''))}",
+        "",
+        f"Suite {_md(env.get('suite', ''))}, {sum(r['total'] for r in table)} results.",
+        "",
+    ]
     if env.get("partial"):
         lines[1:1] = ["", "**PARTIAL RUN**: only the results written before the run stopped."]
     if verdict:
         lines += [f"**{_md(verdict['text'])}**", ""]
     if cmap and cmap["rows"]:
-        lines += ["## Compatibility map", "",
-                  "✓ agrees, ≠ diverges for a recorded reason, ✗ fails, n/e not expressible", "",
-                  "| feature | " + " | ".join(_md(_short(c, cmap["columns"])) for c in cmap["columns"])
-                  + " |",
-                  "|---|" + "---|" * len(cmap["columns"])]
+        lines += [
+            "## Compatibility map",
+            "",
+            "✓ agrees, ≠ diverges for a recorded reason, ✗ fails, n/e not expressible",
+            "",
+            "| feature | " + " | ".join(_md(_short(c, cmap["columns"])) for c in cmap["columns"]) + " |",
+            "|---|" + "---|" * len(cmap["columns"]),
+        ]
         for row in cmap["rows"]:
-            lines.append(f"| {_md(row['label'])} | "
-                         + " | ".join(MD_STATE[c.state] for c in row["cells"]) + " |")
+            lines.append(
+                f"| {_md(row['label'])} | " + " | ".join(MD_STATE[c.state] for c in row["cells"]) + " |"
+            )
         lines.append("")
-    lines += ["## Results per check", "",
-              "| backend | check | total | " + " | ".join(STATUSES) + " |",
-              "|---|---|---|" + "---|" * len(STATUSES)]
+    lines += [
+        "## Results per check",
+        "",
+        "| backend | check | total | " + " | ".join(STATUSES) + " |",
+        "|---|---|---|" + "---|" * len(STATUSES),
+    ]
     for r in table:
-        lines.append(f"| {_md(r['backend'])} | {_md(r['check'])} | {r['total']} | "
-                     + " | ".join(str(r[s]) for s in STATUSES) + " |")
+        lines.append(
+            f"| {_md(r['backend'])} | {_md(r['check'])} | {r['total']} | "
+            + " | ".join(str(r[s]) for s in STATUSES)
+            + " |"
+        )
     if dig:
-        lines += ["", "## Divergences by root cause", "", "| backend | cause | diagnosis | cases | link |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Divergences by root cause",
+            "",
+            "| backend | cause | diagnosis | cases | link |",
+            "|---|---|---|---|---|",
+        ]
         for d in dig:
-            lines.append(f"| {_md(d['backend'])} | {_md(d['cause'])} | {_md(d['tags'])} | {d['count']} "
-                         f"| {_md(d['link'])} |")
+            lines.append(
+                f"| {_md(d['backend'])} | {_md(d['cause'])} | {_md(d['tags'])} | {d['count']} "
+                f"| {_md(d['link'])} |"
+            )
     for backend, ids in stale.items():
         lines.append(f"\nKnown divergences of {_md(backend)} not exercised: {_md(', '.join(ids))}")
     return "\n".join(lines) + "\n"
@@ -280,8 +356,10 @@ def drill_downs(dig: list[dict]) -> list[dict]:
     for r in chosen:
         extra = r.get("extra") or {}
         if extra.get("expected"):
-            extra["diff"] = [[_difference(a, e) for a, e in zip(ra, re_, strict=True)]
-                             for ra, re_ in zip(extra["actual"], extra["expected"], strict=True)]
+            extra["diff"] = [
+                [_difference(a, e) for a, e in zip(ra, re_, strict=True)]
+                for ra, re_ in zip(extra["actual"], extra["expected"], strict=True)
+            ]
     return chosen
 
 
@@ -290,8 +368,9 @@ def case_table(records: list[dict], drilled: set[str]) -> str:
     checks, messages, cases) once in lookup lists, each result a short row of indices. Sorted
     as a reader wants it: unexpected results first, then known divergences, passes, and the
     unsupported last."""
-    lists: dict[str, dict[str, int]] = {k: {} for k in (
-        "label", "check", "status", "device", "text", "features")}
+    lists: dict[str, dict[str, int]] = {
+        k: {} for k in ("label", "check", "status", "device", "text", "features")
+    }
     cases: dict[str, int] = {}
     case_rows: list[list] = []
     ops: dict[str, int] = {}
@@ -306,21 +385,47 @@ def case_table(records: list[dict], drilled: set[str]) -> str:
     for r in sorted(records, key=lambda r: rank[summary.outcome_class(r["status"])]):
         if r["case_id"] not in cases:
             cases[r["case_id"]] = len(case_rows)
-            case_rows.append([r["case_id"], index(ops, r["_op"]), index(dtypes, r["dtype"]),
-                              index(families, r["family"]), r["_params"]])
-        rows.append([cases[r["case_id"]], index(lists["label"], r["_label"]),
-                     index(lists["check"], r["check"]), index(lists["status"], r["status"]),
-                     index(lists["device"], r["device"]), number(r.get("max_abs_err")),
-                     number(r.get("max_ulp_err")), r.get("mismatch_count") or 0,
-                     index(lists["text"], clean(r.get("diagnosis") or r.get("message"))[:160]),
-                     index(lists["features"], " ".join(r.get("features") or [])),
-                     int(r["_anchor"][1:]) if r["_anchor"] in drilled else -1])
-    data = {**{k: list(v) for k, v in lists.items()}, "op": list(ops), "dtype": list(dtypes),
-            "family": list(families), "cases": case_rows, "rows": rows, "page": PAGE_ROWS,
-            "labels": {f: features.LABELS[f] for f in features.ORDER}}
+            case_rows.append(
+                [
+                    r["case_id"],
+                    index(ops, r["_op"]),
+                    index(dtypes, r["dtype"]),
+                    index(families, r["family"]),
+                    r["_params"],
+                ]
+            )
+        rows.append(
+            [
+                cases[r["case_id"]],
+                index(lists["label"], r["_label"]),
+                index(lists["check"], r["check"]),
+                index(lists["status"], r["status"]),
+                index(lists["device"], r["device"]),
+                number(r.get("max_abs_err")),
+                number(r.get("max_ulp_err")),
+                r.get("mismatch_count") or 0,
+                index(lists["text"], clean(r.get("diagnosis") or r.get("message"))[:160]),
+                index(lists["features"], " ".join(r.get("features") or [])),
+                int(r["_anchor"][1:]) if r["_anchor"] in drilled else -1,
+            ]
+        )
+    data = {
+        **{k: list(v) for k, v in lists.items()},
+        "op": list(ops),
+        "dtype": list(dtypes),
+        "family": list(families),
+        "cases": case_rows,
+        "rows": rows,
+        "page": PAGE_ROWS,
+        "labels": {f: features.LABELS[f] for f in features.ORDER},
+    }
     # inside <script type="application/json">: no "</script>", no HTML comment openers
-    return (json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+    return (
+        json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
 
 
 def status_bars(targets: dict[str, dict[str, Any]], order: list[str]) -> list[dict[str, Any]]:
@@ -329,10 +434,16 @@ def status_bars(targets: dict[str, dict[str, Any]], order: list[str]) -> list[di
     rows = []
     for label, t in targets.items():
         total = t["results"] or 1
-        rows.append({"label": label, "total": t["results"],
-                     "parts": [{"cls": c, "count": t["classes"][c],
-                                "pct": 100.0 * t["classes"][c] / total}
-                               for c in summary.CLASSES]})
+        rows.append(
+            {
+                "label": label,
+                "total": t["results"],
+                "parts": [
+                    {"cls": c, "count": t["classes"][c], "pct": 100.0 * t["classes"][c] / total}
+                    for c in summary.CLASSES
+                ],
+            }
+        )
     rank = {label: i for i, label in enumerate(order)}
     return sorted(rows, key=lambda r: rank.get(r["label"], -1))
 
@@ -351,14 +462,20 @@ def write_report(folder: str | Path) -> str:
     dig = digest(records)
     stale = unexercised(records)
     write_junit(records, folder / "junit.xml")
-    cause_of = {id(r): {"cause": row["cause"], "digest": row["id"], "example": row["anchor"]}
-                for row in dig for r in row["items"]}
+    cause_of = {
+        id(r): {"cause": row["cause"], "digest": row["id"], "example": row["anchor"]}
+        for row in dig
+        for r in row["items"]
+    }
     cmap = compat.build(records, cause_of)
     verdict = summary.verdict(records, dig, env)
     targets = summary.by_target(records)  # one pass: the bars, summary.json, the terminal
     _atomic(folder / "summary.md", _summary_md(env, table, dig, stale, verdict, cmap))
-    _atomic(folder / "summary.json", json.dumps(summary.to_json(records, targets, dig, cmap, verdict, env),
-                                                indent=1, sort_keys=True) + "\n")
+    _atomic(
+        folder / "summary.json",
+        json.dumps(summary.to_json(records, targets, dig, cmap, verdict, env), indent=1, sort_keys=True)
+        + "\n",
+    )
     drill = drill_downs(dig)
     notes = {}
     for r in records:
@@ -368,21 +485,45 @@ def write_report(folder: str | Path) -> str:
     perf = json.loads(perf_path.read_text()) if perf_path.exists() else {}
     script = _script()
     html = _ENV.get_template("report.html.j2").render(
-        script=script, script_hash=_csp_hash(script), perf=perf, verdict=verdict, cmap=cmap,
-        states=compat.STATES, bars=status_bars(targets, [c["label"] for c in cmap["columns"]]),
-        default_strides=default_strides(records), modes=mode_differences(records),
-        env=env, versions=_versions(env), matrix=table, statuses=STATUSES, digest=dig,
-        drill=drill, drill_limit=DRILL_LIMIT, drill_per_cause=DRILL_PER_CAUSE,
+        script=script,
+        script_hash=_csp_hash(script),
+        perf=perf,
+        verdict=verdict,
+        cmap=cmap,
+        states=compat.STATES,
+        bars=status_bars(targets, [c["label"] for c in cmap["columns"]]),
+        default_strides=default_strides(records),
+        modes=mode_differences(records),
+        env=env,
+        versions=_versions(env),
+        matrix=table,
+        statuses=STATUSES,
+        digest=dig,
+        drill=drill,
+        drill_limit=DRILL_LIMIT,
+        drill_per_cause=DRILL_PER_CAUSE,
         table_json=case_table(records, {r["_anchor"] for r in drill}),
-        unsupported=unsupported_rules(records), tolerances=TOLERANCE_ULPS,
-        seed_notes=notes, stale=stale, total=len(records), failing=FAILING,
-        partial=env.get("partial", False), clean=clean, number=number,
-        filters=[("label", "target"), ("status", "status"), ("check", "check"), ("op", "op"),
-                 ("dtype", "dtype"), ("family", "family"), ("feature", "feature")],
+        unsupported=unsupported_rules(records),
+        tolerances=TOLERANCE_ULPS,
+        seed_notes=notes,
+        stale=stale,
+        total=len(records),
+        failing=FAILING,
+        partial=env.get("partial", False),
+        clean=clean,
+        number=number,
+        filters=[
+            ("label", "target"),
+            ("status", "status"),
+            ("check", "check"),
+            ("op", "op"),
+            ("dtype", "dtype"),
+            ("family", "family"),
+            ("feature", "feature"),
+        ],
     )
     _atomic(folder / "report.html", html)
-    return summary.terminal(records, targets, verdict, stale,
-                            shutil.get_terminal_size((80, 24)).columns)
+    return summary.terminal(records, targets, verdict, stale, shutil.get_terminal_size((80, 24)).columns)
 
 
 def _versions(env: dict) -> list[dict[str, Any]]:
@@ -419,11 +560,21 @@ _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _xml(text: object) -> str:
-    return _XML_BAD.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                        else f"\\u{ord(m.group()):04x}", str(text))
+    return _XML_BAD.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+        str(text),
+    )
 
 
 def _md(text: object) -> str:
     """A Markdown table cell: no HTML, no breaking out of the cell or the table."""
-    return (_xml(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("|", "\\|").replace("`", "\\`").replace("\r", " ").replace("\n", " "))
+    return (
+        _xml(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("|", "\\|")
+        .replace("`", "\\`")
+        .replace("\r", " ")
+        .replace("\n", " ")
+    )

@@ -37,7 +37,7 @@ def _array(text):
 DTYPE = {dtype!r}  # the case's dtype{bf16_note}
 '''
 
-_FOOTER = '''
+_FOOTER = """
 actual = np.asarray(actual)
 print("expected ({source}):", expected.shape, "actual:", actual.shape)
 if actual.shape != expected.shape:
@@ -51,7 +51,7 @@ else:
         for index in list(zip(*np.nonzero(~same)))[:10]:
             index = tuple(int(i) for i in index)
             print(f"  at {{index}}: expected {{e[index]!r}}, actual {{a[index]!r}}")
-'''
+"""
 
 
 def embed(name: str, a: np.ndarray) -> str:
@@ -64,7 +64,7 @@ def embed(name: str, a: np.ndarray) -> str:
     buffer = io.BytesIO()
     np.save(buffer, a, allow_pickle=False)
     text = base64.b64encode(zlib.compress(buffer.getvalue(), 9)).decode("ascii")
-    wrapped = "\n".join(f"    {text[i:i + 96]!r}" for i in range(0, len(text), 96))
+    wrapped = "\n".join(f"    {text[i : i + 96]!r}" for i in range(0, len(text), 96))
     return f"{name} = _array(\n{wrapped}\n)  # shape {a.shape}, {a.dtype.name}"
 
 
@@ -75,9 +75,17 @@ def script(backend, case, check: str, expected: np.ndarray, source: str) -> str:
         raise NotImplementedError(f"{backend.name} has no {check} reproducer template")
     x = case.make_input()
     bf16 = " (values carried as float32, cast by the framework)" if case.dtype == "bfloat16" else ""
-    lines = [_HEADER.format(case_id=case.id, target=backend.name, version=backend.version,
-                            check=check, dtype=case.dtype, bf16_note=bf16),
-             embed("x", x)]
+    lines = [
+        _HEADER.format(
+            case_id=case.id,
+            target=backend.name,
+            version=backend.version,
+            check=check,
+            dtype=case.dtype,
+            bf16_note=bf16,
+        ),
+        embed("x", x),
+    ]
     if check == "grad":
         lines.append(embed("gy", case.make_upstream()))
     lines.append(embed("expected", expected))

@@ -11,12 +11,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-STATUSES = ("pass", "mismatch", "shape_mismatch", "unsupported", "error", "crash", "timeout",
-            "known_divergence", "fixed_divergence", "nondeterministic")
+STATUSES = (
+    "pass",
+    "mismatch",
+    "shape_mismatch",
+    "unsupported",
+    "error",
+    "crash",
+    "timeout",
+    "known_divergence",
+    "fixed_divergence",
+    "nondeterministic",
+)
 # Statuses that make a run (and a pytest parity test) fail. `nondeterministic` (the same call
 # twice gave different bits) extends DESIGN.md §4's list: it is a finding of its own kind.
-FAILING = ("mismatch", "shape_mismatch", "error", "crash", "timeout", "fixed_divergence",
-           "nondeterministic")
+FAILING = ("mismatch", "shape_mismatch", "error", "crash", "timeout", "fixed_divergence", "nondeterministic")
 
 
 @dataclass
@@ -87,9 +96,15 @@ class ResultWriter:
 # Distributions whose versions decide results, per framework of the registry (a Keras target's
 # numbers depend on its backend's version too: see `versions_label`), and the reference's own.
 FRAMEWORK_DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
-    "torch": ("torch",), "tensorflow": ("tensorflow", "tensorflow-cpu"), "jax": ("jax", "jaxlib"),
-    "keras": ("keras",), "flax": ("flax",), "onnxruntime": ("onnxruntime", "onnx"),
-    "openvino": ("openvino",), "litert": ("ai-edge-litert",), "numpy": ("ml_dtypes", "numba"),
+    "torch": ("torch",),
+    "tensorflow": ("tensorflow", "tensorflow-cpu"),
+    "jax": ("jax", "jaxlib"),
+    "keras": ("keras",),
+    "flax": ("flax",),
+    "onnxruntime": ("onnxruntime", "onnx"),
+    "openvino": ("openvino",),
+    "litert": ("ai-edge-litert",),
+    "numpy": ("ml_dtypes", "numba"),
 }
 
 
@@ -158,9 +173,12 @@ def source_row(env: dict[str, Any], folder: str) -> dict[str, Any]:
     """One row of a report's environment table: a run (or each run a merged report holds)."""
     cpu = env.get("cpu") or {}
     knobs = " ".join(f"{k}={v}" for k, v in (cpu.get("knobs") or {}).items())
-    return {"folder": folder, "python": env.get("python", ""), "numpy": env.get("numpy", ""),
-            "platform": env.get("platform", ""),
-            "cpu": ", ".join(p for p in (cpu.get("model", ""), " ".join(cpu.get("flags", [])),
-                                         knobs) if p),
-            "targets": {n: b.get("version", "") for n, b in (env.get("backends") or {}).items()},
-            "frameworks": env.get("frameworks") or {}}
+    return {
+        "folder": folder,
+        "python": env.get("python", ""),
+        "numpy": env.get("numpy", ""),
+        "platform": env.get("platform", ""),
+        "cpu": ", ".join(p for p in (cpu.get("model", ""), " ".join(cpu.get("flags", [])), knobs) if p),
+        "targets": {n: b.get("version", "") for n, b in (env.get("backends") or {}).items()},
+        "frameworks": env.get("frameworks") or {},
+    }

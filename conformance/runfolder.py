@@ -70,14 +70,20 @@ def read_records(path: str | Path, *, repair: bool = False) -> list[dict[str, An
         if line.strip():
             try:
                 record = json.loads(line.decode("utf-8"))
-                if not isinstance(record, dict) or not {"case_id", "backend", "check", "device",
-                                                        "status"} <= set(record):
+                if not isinstance(record, dict) or not {
+                    "case_id",
+                    "backend",
+                    "check",
+                    "device",
+                    "status",
+                } <= set(record):
                     raise ValueError("not a result record")
                 good.append(record)
             except (UnicodeDecodeError, ValueError):
                 if not last:
-                    raise UsageError(f"{path}:{i + 1}: not a result record (a JSON object per "
-                                     f"line); the file is damaged") from None
+                    raise UsageError(
+                        f"{path}:{i + 1}: not a result record (a JSON object per line); the file is damaged"
+                    ) from None
                 cut = offset
         offset += len(line) + 1
     if cut is not None and repair:
@@ -111,8 +117,7 @@ def prepare(folder: Path) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise UsageError(f"--out {folder}: cannot use it as a run folder "
-                         f"({exc.strerror or exc})") from None
+        raise UsageError(f"--out {folder}: cannot use it as a run folder ({exc.strerror or exc})") from None
 
 
 def holds_records(folder: Path) -> int:
@@ -144,8 +149,10 @@ def owned(folder: Path) -> Iterator[None]:
             os.close(fd)
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
-            raise UsageError(f"run folder {folder} is in use by another run (pid {owner}); "
-                             f"choose another --out or wait for it") from None
+            raise UsageError(
+                f"run folder {folder} is in use by another run (pid {owner}); "
+                f"choose another --out or wait for it"
+            ) from None
         try:  # the file we locked may have been removed by the run that just ended: retry
             if os.fstat(fd).st_ino == os.stat(path).st_ino:
                 break
@@ -170,29 +177,38 @@ def cases_hash(cases) -> str:
     return digest.hexdigest()[:16]
 
 
-def check_resumable(folder: Path, previous: dict, env: dict, tasks: list, done: list[dict],
-                     retry_crashed: bool) -> list[dict]:
+def check_resumable(
+    folder: Path, previous: dict, env: dict, tasks: list, done: list[dict], retry_crashed: bool
+) -> list[dict]:
     """The records already there must be this run's: same cases (hash), same target versions,
     keys among the tasks, no duplicates. Returns the records to keep."""
     if previous.get("cases_hash") != env["cases_hash"]:
-        raise UsageError(f"--resume {folder}: its records were made from other cases (case/input "
-                         f"hash {previous.get('cases_hash')}, here {env['cases_hash']}); start a "
-                         f"new run")
+        raise UsageError(
+            f"--resume {folder}: its records were made from other cases (case/input "
+            f"hash {previous.get('cases_hash')}, here {env['cases_hash']}); start a "
+            f"new run"
+        )
     for name, info in env["backends"].items():
         before = (previous.get("backends") or {}).get(name, {}).get("version")
         if before != info.get("version"):
-            raise UsageError(f"--resume {folder}: {name} is {info.get('version')} here, the "
-                             f"records were made with {before}; start a new run")
+            raise UsageError(
+                f"--resume {folder}: {name} is {info.get('version')} here, the "
+                f"records were made with {before}; start a new run"
+            )
     wanted = {t.key for t in tasks}
     seen: set = set()
     for r in done:
         k = key(r)
         if k not in wanted:
-            raise UsageError(f"--resume {folder}: a record ({' / '.join(k)}) is not a task of "
-                             f"this run (another suite's?); start a new run")
+            raise UsageError(
+                f"--resume {folder}: a record ({' / '.join(k)}) is not a task of "
+                f"this run (another suite's?); start a new run"
+            )
         if k in seen:
-            raise UsageError(f"--resume {folder}: the record {' / '.join(k)} appears twice; the "
-                             f"folder was written by two runs; start a new run")
+            raise UsageError(
+                f"--resume {folder}: the record {' / '.join(k)} appears twice; the "
+                f"folder was written by two runs; start a new run"
+            )
         seen.add(k)
     if retry_crashed:
         return [r for r in done if r["status"] not in ("crash", "timeout")]

@@ -29,16 +29,19 @@ def run_check(case: Case, backend_name: str, check: str, device: Device = Device
         backend = registry.get(backend_name)
         version = backend.version
         if backend.checks is not None and check not in backend.checks:
-            raise Unsupported(f"{backend_name} runs the {', '.join(backend.checks)} checks; its "
-                              f"eager sibling covers {check}")
+            raise Unsupported(
+                f"{backend_name} runs the {', '.join(backend.checks)} checks; its "
+                f"eager sibling covers {check}"
+            )
         if check not in checkdefs.ALL:
             raise InvalidSpec("check", check, f"one of {checkdefs.NAMES}")
         definition = checkdefs.of(check)
         outcome = definition.function()(case, backend, device)
         cmp, source, actual, expected = outcome.cmp, outcome.source, outcome.actual, outcome.expected
         if cmp is None:  # an array check: compared here, by the check's declared rule
-            cmp = compare(actual, expected, exact=definition.is_exact(case.spec.kind.selects),
-                          scale=outcome.scale)
+            cmp = compare(
+                actual, expected, exact=definition.is_exact(case.spec.kind.selects), scale=outcome.scale
+            )
         stride_info = outcome.info
     except Unsupported as exc:  # a framework's words may carry graph counters, temp names
         cmp = Comparison("unsupported", message=stable_text(exc.reason))
@@ -49,20 +52,25 @@ def run_check(case: Case, backend_name: str, check: str, device: Device = Device
         where = stable_text(f" (at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})") if tb else ""
         cmp = Comparison("error", message=stable_text(f"{type(exc).__name__}: {exc}")[:2000] + where)
     result = Task(case, backend_name, check, device).result(
-        cmp.status, cmp.message, backend_version=version, max_abs_err=cmp.max_abs_err,
-        max_ulp_err=cmp.max_ulp_err, mismatch_count=cmp.mismatch_count,
-        seconds=round(time.perf_counter() - start, 6), expected_from=source,
+        cmp.status,
+        cmp.message,
+        backend_version=version,
+        max_abs_err=cmp.max_abs_err,
+        max_ulp_err=cmp.max_ulp_err,
+        mismatch_count=cmp.mismatch_count,
+        seconds=round(time.perf_counter() - start, 6),
+        expected_from=source,
         diagnosis=diagnosis.diagnose(case, check, actual) if cmp.status == "mismatch" else None,
-        extra={"tolerance_ulps": TOLERANCE_ULPS.get(case.dtype)} if case.spec.kind.averages
-        or check == "grad" else {},
+        extra={"tolerance_ulps": TOLERANCE_ULPS.get(case.dtype)}
+        if case.spec.kind.averages or check == "grad"
+        else {},
     )
     if stride_info is not None:
         result.extra["default_stride"] = stride_info
     if backend is not None:
         case = case_as_checked(case, check, backend.default_stride)
     known_check = checkdefs.ALL.get(check)
-    if backend is not None and known_check and known_check.native_call \
-            and cmp.status != "unsupported":
+    if backend is not None and known_check and known_check.native_call and cmp.status != "unsupported":
         _attach_native_call(result, case, check, backend)
     result = classify(result, case)
     if result.status not in ("pass", "unsupported") and known_check and known_check.evidence:
@@ -93,8 +101,14 @@ def _at_default(case: Case, default: str) -> Case:
 
     try:
         # the same id, so the same input: the facts describe what the check computed
-        return dc_replace(case, spec=checks.at_default_stride(case.spec, default), name=case.id,
-                          expected=None, expected_shape=None, expected_grad=None)
+        return dc_replace(
+            case,
+            spec=checks.at_default_stride(case.spec, default),
+            name=case.id,
+            expected=None,
+            expected_shape=None,
+            expected_grad=None,
+        )
     except InvalidSpec:
         return case
 
@@ -115,14 +129,15 @@ def stable_text(text: str) -> str:
     return text
 
 
-def _attach_evidence(result: Result, case: Case, check: str, backend, actual, expected,
-                     source: str) -> None:
+def _attach_evidence(result: Result, case: Case, check: str, backend, actual, expected, source: str) -> None:
     """Arrays or a heat map, and a reproducer, for the report's drill-down (never raises)."""
     try:
         scale = checks.scale(case, check)
-        result.extra.update(evidence.collect(actual, expected, layout=case.spec.layout,
-                                             exact=checks.exact(case, check),
-                                             scale=scale))
+        result.extra.update(
+            evidence.collect(
+                actual, expected, layout=case.spec.layout, exact=checks.exact(case, check), scale=scale
+            )
+        )
     except Exception as exc:  # evidence is a convenience; its failure must not hide the result
         result.extra["evidence_error"] = f"{type(exc).__name__}: {exc}"
     if backend is not None and hasattr(backend, "reproducer"):
@@ -136,8 +151,9 @@ def classify(result: Result, case: Case, reference: bool = True) -> Result:
     """Apply the backend's known-divergence data to a raw result. `reference=False` (a crash
     or timeout classified by the parent process) matches on the case's static facts only: the
     reference may be what hung, and the parent has no time limit."""
-    entry = known.find(result.backend, result.backend_version, case, result.check, result.device,
-                       result.status, reference)
+    entry = known.find(
+        result.backend, result.backend_version, case, result.check, result.device, result.status, reference
+    )
     if entry is None:
         return result
     result.known = entry.summary()
@@ -150,8 +166,9 @@ def classify(result: Result, case: Case, reference: bool = True) -> Result:
     return result
 
 
-def tasks(cases: Iterable[Case], backends: list[str],
-          devices: Iterable[Device] = (Device.CPU,)) -> Iterator[Task]:
+def tasks(
+    cases: Iterable[Case], backends: list[str], devices: Iterable[Device] = (Device.CPU,)
+) -> Iterator[Task]:
     """Case x backend x check x device, in a stable order.
 
     The reference runs only on cases with hand-entered expectations (seed examples): anywhere
@@ -159,8 +176,9 @@ def tasks(cases: Iterable[Case], backends: list[str],
     """
     devices = list(devices)
     for case in cases:
-        has_hand_values = case.expected is not None or case.expected_shape is not None \
-            or case.expected_grad is not None
+        has_hand_values = (
+            case.expected is not None or case.expected_shape is not None or case.expected_grad is not None
+        )
         for name in backends:
             if name == registry.REFERENCE and not has_hand_values:
                 continue
@@ -169,8 +187,13 @@ def tasks(cases: Iterable[Case], backends: list[str],
                     yield Task(case, name, check, device)
 
 
-def run(cases: Iterable[Case], backends: list[str], devices: Iterable[Device] = (Device.CPU,),
-        writer=None, progress=None) -> list[Result]:
+def run(
+    cases: Iterable[Case],
+    backends: list[str],
+    devices: Iterable[Device] = (Device.CPU,),
+    writer=None,
+    progress=None,
+) -> list[Result]:
     results = []
     for task in tasks(cases, backends, devices):
         result = run_check(*task)

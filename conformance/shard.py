@@ -44,8 +44,7 @@ def case_cost(case, targets: list[str]) -> float:
     elements = math.prod(case.input_shape) if case.input_shape else 1
     size = 1.0 + elements / 4096
     checks = sum(checkdefs.ALL[c].cost if c in checkdefs.ALL else 1.0 for c in case.checks)
-    return size * checks * sum(registry.TARGETS[t].cost if t in registry.TARGETS else 1.0
-                               for t in targets)
+    return size * checks * sum(registry.TARGETS[t].cost if t in registry.TARGETS else 1.0 for t in targets)
 
 
 def partition(cases: list, targets: list[str], count: int) -> list[set[str]]:

@@ -25,8 +25,10 @@ def _hand_written(case) -> bool:
     return not getattr(case, "axes", None)
 
 
-def first_run(tasks: list[Task], native: Callable[[str, object], bool] = lambda t, c: False,
-              ) -> tuple[list[Task], dict[str, dict[str, int]]]:
+def first_run(
+    tasks: list[Task],
+    native: Callable[[str, object], bool] = lambda t, c: False,
+) -> tuple[list[Task], dict[str, dict[str, int]]]:
     """The tasks of a first run, in their order, and per cut target {"kept", "cases"} counts.
     A cut target keeps its hand-written cases, then the generated cases `native(target, case)`
     places in its native space, then the others, each group in suite order."""
@@ -43,8 +45,13 @@ def first_run(tasks: list[Task], native: Callable[[str, object], bool] = lambda 
         if limit is None or len(ids) <= limit:
             continue
         by_case = {t.case.id: t.case for t in tasks if t.backend == name}
-        order = sorted(ids, key=lambda i: (not _hand_written(by_case[i]),  # stable: suite order
-                                           not native(name, by_case[i])))
+        order = sorted(
+            ids,
+            key=lambda i: (
+                not _hand_written(by_case[i]),  # stable: suite order
+                not native(name, by_case[i]),
+            ),
+        )
         kept[name] = set(order[:limit])
         left[name] = {"kept": limit, "cases": len(ids)}
     if not kept:
@@ -57,6 +64,8 @@ def describe(left: dict[str, dict[str, int]]) -> list[str]:
     if not left:
         return []
     parts = [f"{name} {n['kept']} of {n['cases']} cases" for name, n in left.items()]
-    return [f"first run: {', '.join(parts)} (hand-written cases first; these targets compile "
-            "every call). `conformance run --complete` computes the rest, as the nightly job "
-            "and tox do."]
+    return [
+        f"first run: {', '.join(parts)} (hand-written cases first; these targets compile "
+        "every call). `conformance run --complete` computes the rest, as the nightly job "
+        "and tox do."
+    ]

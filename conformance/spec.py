@@ -66,8 +66,7 @@ class DimGeometry:
 
     def members(self, j: int) -> list[int]:
         """The input indices of window j that lie inside the input (padding left out)."""
-        return [p for p in (j * self.s + t * self.d - self.lo for t in range(self.k))
-                if 0 <= p < self.n]
+        return [p for p in (j * self.s + t * self.d - self.lo for t in range(self.k)) if 0 <= p < self.n]
 
 
 @dataclass(frozen=True)
@@ -117,14 +116,17 @@ def resolve_dim(n: int, k: int, s: int, d: int, padding: Any, ceil_mode: bool) -
     span = n + lo + hi - e  # negative when the kernel overhangs the padded input
     if span < 0 and not ceil_mode:
         raise InvalidSpec(
-            "kernel", k, f"an effective kernel ({e}) no larger than the padded input ({n + lo + hi})"
-            " in floor mode"
+            "kernel",
+            k,
+            f"an effective kernel ({e}) no larger than the padded input ({n + lo + hi}) in floor mode",
         )
     if ceil_mode:  # §3: the formula decides, even for a kernel larger than the padded input
         if span < 0 and -(-span // s) + 1 < 1:
             raise InvalidSpec(
-                "kernel", k, f"a geometry with a ceil-mode output >= 1: an effective kernel ({e}) "
-                f"larger than the padded input ({n + lo + hi}) by less than the stride ({s})"
+                "kernel",
+                k,
+                f"a geometry with a ceil-mode output >= 1: an effective kernel ({e}) "
+                f"larger than the padded input ({n + lo + hi}) by less than the stride ({s})",
             )
         out = -(-span // s) + 1
         if (out - 1) * s >= n + lo:
@@ -169,19 +171,22 @@ class PoolSpec:
             self._normalise_adaptive(nd)
             return
         if self.output_size is not None:
-            raise InvalidSpec("output_size", self.output_size,
-                              f"None for op={self.op!r} (adaptive ops only: "
-                              f"{tuple(o for o in OPS if ops.of(o).adaptive)})")
-        set_("kernel", _per_dim("kernel", DEFAULT_KERNEL if self.kernel is None else self.kernel,
-                                nd, minimum=1))
+            raise InvalidSpec(
+                "output_size",
+                self.output_size,
+                f"None for op={self.op!r} (adaptive ops only: {tuple(o for o in OPS if ops.of(o).adaptive)})",
+            )
+        set_(
+            "kernel",
+            _per_dim("kernel", DEFAULT_KERNEL if self.kernel is None else self.kernel, nd, minimum=1),
+        )
         stride = self.kernel if self.stride is None else self.stride
         set_("stride", _per_dim("stride", stride, nd, minimum=1))
         set_("dilation", _per_dim("dilation", self.dilation, nd, minimum=1))
         set_("padding", self._normalise_padding(nd))
         if not self.kind.averages:
             if self.divisor_override is not None:
-                raise InvalidSpec("divisor_override", self.divisor_override,
-                                  f"None for op={self.op!r}")
+                raise InvalidSpec("divisor_override", self.divisor_override, f"None for op={self.op!r}")
             # Irrelevant for max; fixed so that one id always means one spec.
             set_("count_include_pad", True)
         elif self.divisor_override is not None and not (
@@ -193,18 +198,32 @@ class PoolSpec:
         """Adaptive pooling takes an output size; every kernel-based field must be left at its
         default (None, 0, 1, False), and is stored as None so that one id means one spec."""
         if self.output_size is None:
-            raise InvalidSpec("output_size", None, f"an int >= 1 or {nd} such ints for "
-                              f"op={self.op!r}")
+            raise InvalidSpec("output_size", None, f"an int >= 1 or {nd} such ints for op={self.op!r}")
         size = _per_dim("output_size", self.output_size, nd, minimum=1)
-        left_out = {"kernel": (None,), "stride": (None,), "padding": (None, 0),
-                    "dilation": (None, 1), "ceil_mode": (False,), "divisor_override": (None,)}
+        left_out = {
+            "kernel": (None,),
+            "stride": (None,),
+            "padding": (None, 0),
+            "dilation": (None, 1),
+            "ceil_mode": (False,),
+            "divisor_override": (None,),
+        }
         for name, defaults in left_out.items():
             value = getattr(self, name)
             if not any(value is d or (value == d and type(value) is type(d)) for d in defaults):
-                raise InvalidSpec(name, value, f"left out for op={self.op!r} (adaptive pooling "
-                                  f"is defined by output_size alone)")
-        for name, value in (("output_size", size), ("kernel", None), ("stride", None),
-                            ("padding", None), ("dilation", None), ("count_include_pad", True)):
+                raise InvalidSpec(
+                    name,
+                    value,
+                    f"left out for op={self.op!r} (adaptive pooling is defined by output_size alone)",
+                )
+        for name, value in (
+            ("output_size", size),
+            ("kernel", None),
+            ("stride", None),
+            ("padding", None),
+            ("dilation", None),
+            ("count_include_pad", True),
+        ):
             object.__setattr__(self, name, value)
 
     @property
@@ -235,9 +254,7 @@ class PoolSpec:
 
     def _normalise_padding(self, nd: int) -> str | Pads:
         p = self.padding
-        allowed = (
-            f"{PADDING_MODES}, an int >= 0, {nd} ints >= 0, or {nd} (before, after) pairs of ints >= 0"
-        )
+        allowed = f"{PADDING_MODES}, an int >= 0, {nd} ints >= 0, or {nd} (before, after) pairs of ints >= 0"
         if isinstance(p, str):
             if p.lower() not in PADDING_MODES:
                 raise InvalidSpec("padding", p, allowed)
@@ -272,25 +289,31 @@ class PoolSpec:
     def _resolve(self, shape: tuple[int, ...]) -> tuple[DimGeometry, ...] | tuple[AdaptiveDim, ...]:
         if len(shape) != self.ndim + 2 or not all(_is_int(v) and v >= 1 for v in shape):
             raise InvalidSpec(
-                "input_shape", shape, f"{self.ndim + 2} positive ints (batch, channels and "
-                f"{self.ndim} spatial dims in {self.layout} order)"
+                "input_shape",
+                shape,
+                f"{self.ndim + 2} positive ints (batch, channels and "
+                f"{self.ndim} spatial dims in {self.layout} order)",
             )
         if self.kind.adaptive:
-            return tuple(AdaptiveDim(shape[a], o)
-                         for a, o in zip(self.spatial_axes(), self.output_size, strict=True))
+            return tuple(
+                AdaptiveDim(shape[a], o) for a, o in zip(self.spatial_axes(), self.output_size, strict=True)
+            )
         dims = []
         for i, axis in enumerate(self.spatial_axes()):
             pad = self.padding if isinstance(self.padding, str) else self.padding[i]
-            g = resolve_dim(shape[axis], self.kernel[i], self.stride[i], self.dilation[i], pad,
-                            self.ceil_mode)
+            g = resolve_dim(
+                shape[axis], self.kernel[i], self.stride[i], self.dilation[i], pad, self.ceil_mode
+            )
             if g.out < 1:
-                raise InvalidSpec("kernel", self.kernel, f"a geometry with output size >= 1; dim {i} "
-                                  f"gives {g.out}")
+                raise InvalidSpec(
+                    "kernel", self.kernel, f"a geometry with output size >= 1; dim {i} gives {g.out}"
+                )
             # A window with no input element is undefined for max and for avg without padding
             # in the divisor; PyTorch forbids it by bounding padding to half the kernel.
             if _window_only_padding(g):
                 raise InvalidSpec(
-                    "padding", self.padding,
+                    "padding",
+                    self.padding,
                     f"padding that leaves every window at least one input element (dim {i}: "
                     f"n={g.n}, kernel={g.k}, dilation={g.d}, pads=({g.lo}, {g.hi}))",
                 )
@@ -362,9 +385,7 @@ class PoolSpec:
     def from_json(cls, data: dict[str, Any]) -> PoolSpec:
         data = dict(data)
         if isinstance(data.get("padding"), list):
-            data["padding"] = tuple(
-                tuple(p) if isinstance(p, list) else p for p in data["padding"]
-            )
+            data["padding"] = tuple(tuple(p) if isinstance(p, list) else p for p in data["padding"])
         for key in ("kernel", "stride", "dilation", "output_size"):
             if isinstance(data.get(key), list):
                 data[key] = tuple(data[key])
@@ -410,4 +431,3 @@ def _fields(spec: PoolSpec) -> dict[str, Any]:
 def replace(spec: PoolSpec, **changes: Any) -> PoolSpec:
     """dataclasses.replace that re-normalises (and re-validates) the spec."""
     return PoolSpec(**{**_fields(spec), **changes})
-

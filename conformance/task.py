@@ -31,11 +31,21 @@ class Task(NamedTuple):
 
         case = self.case
         fields.setdefault("features", for_task(case, self.check, self.device))
-        return Result(case_id=case.id, suite=case.suite, spec=case.spec.to_json(),
-                      input_shape=list(case.input_shape), dtype=case.dtype, family=case.family,
-                      backend=self.backend, device=self.device, check=self.check,
-                      status=status, message=message, note=getattr(case, "note", ""),
-                      **{"backend_version": "", **fields})
+        return Result(
+            case_id=case.id,
+            suite=case.suite,
+            spec=case.spec.to_json(),
+            input_shape=list(case.input_shape),
+            dtype=case.dtype,
+            family=case.family,
+            backend=self.backend,
+            device=self.device,
+            check=self.check,
+            status=status,
+            message=message,
+            note=getattr(case, "note", ""),
+            **{"backend_version": "", **fields},
+        )
 
 
 def record_key(record: dict[str, Any]) -> tuple[str, ...]:

@@ -16,15 +16,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance")
     for name in OPTIONS:
         choices = DEVICE_CHOICES if name == "device" else None
-        group.addoption(f"--{name}", dest=f"conformance_{name}", default=None, choices=choices,
-                        help=f"short for --conformance-{name} (this repository only)")
+        group.addoption(
+            f"--{name}",
+            dest=f"conformance_{name}",
+            default=None,
+            choices=choices,
+            help=f"short for --conformance-{name} (this repository only)",
+        )
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """Parallel by default where xdist is installed; `-n 0` (or `-p no:xdist`) runs serially."""
-    if (config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput")
-            and getattr(config.option, "numprocesses", None) is None):
+    if (
+        config.pluginmanager.hasplugin("xdist")
+        and not hasattr(config, "workerinput")
+        and getattr(config.option, "numprocesses", None) is None
+    ):
         config.option.numprocesses = "auto"
 
 

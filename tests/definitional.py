@@ -49,8 +49,10 @@ def _dims(spec, spatial):
 
 def _adaptive_windows(spec, spatial):
     """Adaptive pooling: window i of o along a dim of n covers [floor(i*n/o), ceil((i+1)*n/o))."""
-    per_dim = [[range(math.floor(i * n / o), math.ceil((i + 1) * n / o)) for i in range(o)]
-               for n, o in zip(spatial, spec.output_size, strict=True)]
+    per_dim = [
+        [range(math.floor(i * n / o), math.ceil((i + 1) * n / o)) for i in range(o)]
+        for n, o in zip(spatial, spec.output_size, strict=True)
+    ]
     for j in itertools.product(*(range(o) for o in spec.output_size)):
         ranges = [per_dim[a][jj] for a, jj in enumerate(j)]
         yield j, [(p, True) for p in itertools.product(*ranges)]

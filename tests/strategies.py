@@ -15,18 +15,27 @@ def specs(draw, max_kernel: int = 3) -> PoolSpec:
     per_dim = lambda lo, hi: st.tuples(*[st.integers(lo, hi)] * nd)  # noqa: E731
     op = draw(st.sampled_from(["max", "avg", "adaptive_max", "adaptive_avg"]))
     if op.startswith("adaptive"):  # DESIGN.md §3: windows from the output size alone
-        return PoolSpec(op=op, output_size=draw(per_dim(1, 6)),
-                        layout=draw(st.sampled_from(["channels_first", "channels_last"])))
-    padding = draw(st.one_of(
-        st.integers(0, 2), per_dim(0, 2),
-        st.tuples(*[st.tuples(st.integers(0, 2), st.integers(0, 2))] * nd),
-        st.sampled_from(["valid", "same", "same_lower"]),
-    ))
+        return PoolSpec(
+            op=op,
+            output_size=draw(per_dim(1, 6)),
+            layout=draw(st.sampled_from(["channels_first", "channels_last"])),
+        )
+    padding = draw(
+        st.one_of(
+            st.integers(0, 2),
+            per_dim(0, 2),
+            st.tuples(*[st.tuples(st.integers(0, 2), st.integers(0, 2))] * nd),
+            st.sampled_from(["valid", "same", "same_lower"]),
+        )
+    )
     try:
         return PoolSpec(
-            op=op, kernel=draw(per_dim(1, max_kernel)),
-            stride=draw(st.one_of(st.none(), per_dim(1, 3))), padding=padding,
-            dilation=draw(per_dim(1, 2)), ceil_mode=draw(st.booleans()),
+            op=op,
+            kernel=draw(per_dim(1, max_kernel)),
+            stride=draw(st.one_of(st.none(), per_dim(1, 3))),
+            padding=padding,
+            dilation=draw(per_dim(1, 2)),
+            ceil_mode=draw(st.booleans()),
             count_include_pad=draw(st.booleans()),
             divisor_override=draw(st.one_of(st.none(), st.integers(1, 5))) if op == "avg" else None,
             layout=draw(st.sampled_from(["channels_first", "channels_last"])),
@@ -41,15 +50,17 @@ def cases(draw, max_spatial: int = 7) -> Case:
     dtypes = list(FLOAT_DTYPES) + (list(INT_DTYPES) if spec.kind.selects else [])
     dtype = draw(st.sampled_from(dtypes))
     families = ["distinct", "ties", "negative", "near_overflow"] + (
-        ["nan", "inf", "signed_zero", "near_underflow"] if dtype in FLOAT_DTYPES else [])
+        ["nan", "inf", "signed_zero", "near_underflow"] if dtype in FLOAT_DTYPES else []
+    )
     if dtype == "uint8":
         families.remove("negative")
     spatial = tuple(draw(st.integers(1, max_spatial)) for _ in range(spec.ndim))
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
     shape = (n, c, *spatial) if spec.layout == "channels_first" else (n, *spatial, c)
     try:
-        return Case(spec, shape, dtype=dtype, family=draw(st.sampled_from(families)),
-                    seed=draw(st.integers(0, 2**16)))
+        return Case(
+            spec, shape, dtype=dtype, family=draw(st.sampled_from(families)), seed=draw(st.integers(0, 2**16))
+        )
     except InvalidSpec:
         assume(False)
 
@@ -73,10 +84,22 @@ def overhang_cases(draw) -> Case:
     dtype = draw(st.sampled_from(list(FLOAT_DTYPES) + (list(INT_DTYPES) if op == "max" else [])))
     shape = (1, 2, *spatial) if layout == "channels_first" else (1, *spatial, 2)
     try:
-        spec = PoolSpec(op=op, kernel=tuple(k), stride=tuple(s), padding=tuple(pads),
-                        dilation=tuple(d), ceil_mode=True, layout=layout,
-                        count_include_pad=draw(st.booleans()) if op == "avg" else True)
-        return Case(spec, shape, dtype=dtype, family=draw(st.sampled_from(["distinct", "ties"])),
-                    seed=draw(st.integers(0, 2**16)))
+        spec = PoolSpec(
+            op=op,
+            kernel=tuple(k),
+            stride=tuple(s),
+            padding=tuple(pads),
+            dilation=tuple(d),
+            ceil_mode=True,
+            layout=layout,
+            count_include_pad=draw(st.booleans()) if op == "avg" else True,
+        )
+        return Case(
+            spec,
+            shape,
+            dtype=dtype,
+            family=draw(st.sampled_from(["distinct", "ties"])),
+            seed=draw(st.integers(0, 2**16)),
+        )
     except InvalidSpec:  # e.g. a window of padding only in another dim
         assume(False)

@@ -10,9 +10,17 @@ from tests.conftest import available_frameworks, framework_backends, require
 
 
 def test_design_example_runs_as_written():
-    spec = PoolSpec(op="max", kernel=(3, 3), stride=None, padding=((1, 1), (1, 1)), dilation=1,
-                    ceil_mode=False, count_include_pad=True, divisor_override=None,
-                    layout="channels_first")
+    spec = PoolSpec(
+        op="max",
+        kernel=(3, 3),
+        stride=None,
+        padding=((1, 1), (1, 1)),
+        dilation=1,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+        layout="channels_first",
+    )
     assert "numpy" in registry.available()
     x = np.random.default_rng(0).standard_normal((2, 3, 7, 7)).astype(np.float32)
     ran = []

@@ -27,8 +27,13 @@ FAKE = ("--backends", "fake-exact")
 
 
 def _cli(*args, timeout=300, env=None):
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env or environment("fake-exact"))
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or environment("fake-exact"),
+    )
 
 
 def _one_line_error(out, code=2):
@@ -72,8 +77,9 @@ def _copy(folder: Path, to: Path) -> Path:
 # ---- 1. time limits -----------------------------------------------------------------------
 def test_a_hostile_geometry_is_refused_before_it_can_hang(tmp_path):
     bomb = tmp_path / "huge.toml"
-    bomb.write_text('[[case]]\nop = "avg"\nkernel = [20000, 20000]\npadding = 9999\n'
-                    'input_shape = [1, 1, 2, 2]\n')
+    bomb.write_text(
+        '[[case]]\nop = "avg"\nkernel = [20000, 20000]\npadding = 9999\ninput_shape = [1, 1, 2, 2]\n'
+    )
     start = time.monotonic()
     out = _cli("run", "--suite", str(bomb), *FAKE, "--timeout", "30", "--out", str(tmp_path / "r"))
     _one_line_error(out)
@@ -86,8 +92,9 @@ def test_the_parent_never_computes_the_reference_for_a_timeout(monkeypatch):
     hung) is never run without a time limit in the parent."""
     from conformance import Case, PoolSpec
 
-    entry = KnownDivergence("needs-reference", "timeout", "r", "no public report found",
-                            when={"differs_under": "nan_ignored"})
+    entry = KnownDivergence(
+        "needs-reference", "timeout", "r", "no public report found", when={"differs_under": "nan_ignored"}
+    )
     monkeypatch.setattr(known, "load", lambda backend, directory=None: (entry,))
 
     def forbidden(*args, **kwargs):
@@ -97,23 +104,30 @@ def test_the_parent_never_computes_the_reference_for_a_timeout(monkeypatch):
 
     monkeypatch.setattr(diagnosis, "differs_under", forbidden)
     hang = Case(PoolSpec(op="max", kernel=2), (3, 1, 4, 4), checks=("forward",))  # N=3 hangs
-    results = list(run_isolated([(hang, "fake-faulty", "forward", "cpu")], timeout=3,
-                                extra_backends={"fake-faulty": "tests.fake_backends:FaultyBackend"}))
+    results = list(
+        run_isolated(
+            [(hang, "fake-faulty", "forward", "cpu")],
+            timeout=3,
+            extra_backends={"fake-faulty": "tests.fake_backends:FaultyBackend"},
+        )
+    )
     assert [r.status for r in results] == ["timeout"]
 
 
 def test_no_isolate_says_it_has_no_time_limit(tmp_path):
-    out = _cli("run", "--suite", "seeds", "--backends", "numpy", "--no-isolate", "--out",
-               str(tmp_path / "r"))
+    out = _cli("run", "--suite", "seeds", "--backends", "numpy", "--no-isolate", "--out", str(tmp_path / "r"))
     assert out.returncode == 0 and "without a time limit" in out.stderr
 
 
 # ---- 2. one owner per run folder --------------------------------------------------------
 def test_a_second_run_into_a_busy_folder_is_refused(tmp_path):
     out = tmp_path / "run"
-    first = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--suite", "default",
-                              *FAKE, "--out", str(out)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, env=environment("fake-exact"))
+    first = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "run", "--suite", "default", *FAKE, "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=environment("fake-exact"),
+    )
     try:
         _wait_for_records(first, out / "results.jsonl", 5)
         second = _cli("run", "--suite", "smoke", *FAKE, "--out", str(out), "--replace")
@@ -133,10 +147,24 @@ def test_a_folder_with_records_needs_replace_and_replace_clears_the_old_report(t
     _one_line_error(refused)
     assert "holds another run's" in refused.stderr and "--replace" in refused.stderr
     assert len(_records(out)) == len(_records(smoke_run))  # untouched
-    proc = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--suite", "default",
-                             *FAKE, "--out", str(out), "--replace"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True,
-                            env=environment("fake-exact"))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--suite",
+            "default",
+            *FAKE,
+            "--out",
+            str(out),
+            "--replace",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=environment("fake-exact"),
+    )
     _wait_for_records(proc, out / "results.jsonl", 5, suite="default")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -251,7 +279,7 @@ def test_nesting_and_wrong_types_name_the_format_and_the_field(tmp_path):
     _one_line_error(out)
     assert "JSON" in out.stderr and ("nest" in out.stderr)
     family = tmp_path / "family.toml"
-    family.write_text('[[case]]\ninput_shape = [1, 1, 4, 4]\nfamily = {}\n')
+    family.write_text("[[case]]\ninput_shape = [1, 1, 4, 4]\nfamily = {}\n")
     out = _cli("run", "--suite", str(family), *FAKE, "--out", str(tmp_path / "r2"))
     _one_line_error(out)
     assert "family" in out.stderr
@@ -283,9 +311,19 @@ def _folder(path: Path, records: list[dict], partial: bool = False) -> Path:
 
 
 def _rec(status: str, **kw) -> dict:
-    fields = dict(case_id="c1", suite="t", spec={"op": "max"}, input_shape=[1, 1, 4, 4],
-                  dtype="float32", family="distinct", backend="torch", backend_version="1",
-                  device="cpu", check="forward", status=status)
+    fields = dict(
+        case_id="c1",
+        suite="t",
+        spec={"op": "max"},
+        input_shape=[1, 1, 4, 4],
+        dtype="float32",
+        family="distinct",
+        backend="torch",
+        backend_version="1",
+        device="cpu",
+        check="forward",
+        status=status,
+    )
     return Result(**(fields | kw)).to_json()
 
 
@@ -334,8 +372,9 @@ def test_bad_jobs_are_usage_errors(value, tmp_path):
 
 
 def test_jobs_beyond_the_memory_are_capped(tmp_path):
-    out = _cli("run", "--suite", "seeds", "--backends", "numpy", "--jobs", "100000",
-               "--out", str(tmp_path / "r"))
+    out = _cli(
+        "run", "--suite", "seeds", "--backends", "numpy", "--jobs", "100000", "--out", str(tmp_path / "r")
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "--jobs 100000 would need" in out.stderr
 
@@ -365,19 +404,45 @@ def _worker_folders(pid: int) -> list[Path]:
 
 
 def test_worker_folders_do_not_outlive_kills_and_error_exits(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--suite", "default",
-                             *FAKE, "--out", str(tmp_path / "k")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True,
-                            env=environment("fake-exact"))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--suite",
+            "default",
+            *FAKE,
+            "--out",
+            str(tmp_path / "k"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=environment("fake-exact"),
+    )
     _wait_for_records(proc, tmp_path / "k" / "results.jsonl", 5)
     assert _worker_folders(proc.pid)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert _worker_folders(proc.pid)  # kill -9: nothing could clean up ...
-    again = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--suite", "seeds",
-                              "--backends", "nosuch", "--out", str(tmp_path / "e")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env=environment("fake-exact"))
+    again = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--suite",
+            "seeds",
+            "--backends",
+            "nosuch",
+            "--out",
+            str(tmp_path / "e"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=environment("fake-exact"),
+    )
     assert again.wait(timeout=300) == 2  # an error exit after its workers started ...
     assert not _worker_folders(again.pid)  # ... cleaned up its own folder
     assert not _worker_folders(proc.pid)  # and removed the killed run's
@@ -387,9 +452,22 @@ def test_worker_folders_do_not_outlive_kills_and_error_exits(tmp_path):
 def test_junit_and_summary_survive_control_characters_surrogates_and_markdown(tmp_path):
     nasty = "bell\x07 nul\x00 lone\ud800 | <script>alert(1)</script> `tick`\nnew line"
     with ResultWriter(tmp_path / "results.jsonl") as w:
-        w.write(Result(case_id=nasty, suite="t", spec={"op": "max"}, input_shape=[1],
-                       dtype="float32", family="distinct", backend=nasty, backend_version="1",
-                       device="cpu", check="forward", status="mismatch", message=nasty))
+        w.write(
+            Result(
+                case_id=nasty,
+                suite="t",
+                spec={"op": "max"},
+                input_shape=[1],
+                dtype="float32",
+                family="distinct",
+                backend=nasty,
+                backend_version="1",
+                device="cpu",
+                check="forward",
+                status="mismatch",
+                message=nasty,
+            )
+        )
     (tmp_path / "environment.json").write_text(json.dumps({"run_id": nasty, "suite": nasty}))
     write_report(tmp_path)
     xml.dom.minidom.parse(str(tmp_path / "junit.xml"))  # strict XML parser
@@ -406,9 +484,21 @@ def test_the_report_allows_only_its_own_script(tmp_path):
     import hashlib
 
     with ResultWriter(tmp_path / "results.jsonl") as w:
-        w.write(Result(case_id="c", suite="t", spec={"op": "max"}, input_shape=[1], dtype="float32",
-                       family="distinct", backend="torch", backend_version="1", device="cpu",
-                       check="forward", status="pass"))
+        w.write(
+            Result(
+                case_id="c",
+                suite="t",
+                spec={"op": "max"},
+                input_shape=[1],
+                dtype="float32",
+                family="distinct",
+                backend="torch",
+                backend_version="1",
+                device="cpu",
+                check="forward",
+                status="pass",
+            )
+        )
     write_report(tmp_path)
     html = (tmp_path / "report.html").read_text()
     csp = re.search(r'Content-Security-Policy" content="([^"]+)"', html).group(1)
@@ -420,10 +510,24 @@ def test_the_report_allows_only_its_own_script(tmp_path):
 
 
 def test_results_pointing_at_a_directory_is_a_usage_error(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "pytest", "tests/test_parity.py", "-q",
-                          "-p", "no:cacheprovider", "-n", "0", "--collect-only",
-                          "--conformance-results", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/test_parity.py",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-n",
+            "0",
+            "--collect-only",
+            "--conformance-results",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 4, out.stdout[-2000:] + out.stderr[-2000:]
     assert "INTERNALERROR" not in out.stdout + out.stderr and "directory" in out.stderr
-

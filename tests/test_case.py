@@ -48,10 +48,12 @@ def test_nan_and_inf_families(dtype):
 def test_same_seed_same_bytes_in_another_process():
     case = Case(SPEC, SHAPE, dtype="bfloat16", family="nan", seed=7)
     digest = hashlib.sha256(case.make_input().tobytes()).hexdigest()
-    code = ("import hashlib; from conformance import Case, PoolSpec; "
-            "c = Case(PoolSpec(op='max', kernel=3, stride=2, padding=1), (2, 3, 9, 8), "
-            "dtype='bfloat16', family='nan', seed=7); "
-            "print(hashlib.sha256(c.make_input().tobytes()).hexdigest())")
+    code = (
+        "import hashlib; from conformance import Case, PoolSpec; "
+        "c = Case(PoolSpec(op='max', kernel=3, stride=2, padding=1), (2, 3, 9, 8), "
+        "dtype='bfloat16', family='nan', seed=7); "
+        "print(hashlib.sha256(c.make_input().tobytes()).hexdigest())"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == digest
     other = Case(SPEC, SHAPE, dtype="bfloat16", family="nan", seed=8).make_input()
@@ -77,6 +79,8 @@ def test_invalid_cases_name_the_field(kwargs, field):
 
 
 def test_case_id_is_readable():
-    case = Case(PoolSpec(op="max", kernel=(3, 3), stride=(2, 2), padding=((1, 1), (1, 1)),
-                         ceil_mode=True), (1, 3, 7, 7))
+    case = Case(
+        PoolSpec(op="max", kernel=(3, 3), stride=(2, 2), padding=((1, 1), (1, 1)), ceil_mode=True),
+        (1, 3, 7, 7),
+    )
     assert case.id == "max-2d-k3x3-s2x2-p1,1-ceil-cf-f32-1x3x7x7"

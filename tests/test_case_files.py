@@ -29,10 +29,14 @@ family = "ties"
 
 def test_toml_json_and_yaml_give_the_same_cases(tmp_path):
     (tmp_path / "c.toml").write_text(GOOD_TOML)
-    (tmp_path / "c.json").write_text('{"case": [{"name": "resnet-stem", "op": "max", "kernel": [3, 3],'
-                                     ' "stride": [2, 2], "padding": 1, "input_shape": [1, 4, 9, 9]}]}')
-    (tmp_path / "c.yaml").write_text("case:\n  - name: resnet-stem\n    op: max\n    kernel: [3, 3]\n"
-                                     "    stride: [2, 2]\n    padding: 1\n    input_shape: [1, 4, 9, 9]\n")
+    (tmp_path / "c.json").write_text(
+        '{"case": [{"name": "resnet-stem", "op": "max", "kernel": [3, 3],'
+        ' "stride": [2, 2], "padding": 1, "input_shape": [1, 4, 9, 9]}]}'
+    )
+    (tmp_path / "c.yaml").write_text(
+        "case:\n  - name: resnet-stem\n    op: max\n    kernel: [3, 3]\n"
+        "    stride: [2, 2]\n    padding: 1\n    input_shape: [1, 4, 9, 9]\n"
+    )
     toml = load_cases(tmp_path / "c.toml")
     assert len(toml) == 2 and toml[1].spec.padding == ((0, 1), (1, 0)) and toml[1].dtype == "float16"
     for name in ("c.json", "c.yaml"):
@@ -43,14 +47,23 @@ def test_toml_json_and_yaml_give_the_same_cases(tmp_path):
 @pytest.mark.parametrize(
     ("text", "suffix", "needles"),
     [
-        (GOOD_TOML.replace('op = "avg"', 'op = "min"'), ".toml",
-         [":10:", "case[1]", "op='min'", "'max', 'avg'"]),
+        (
+            GOOD_TOML.replace('op = "avg"', 'op = "min"'),
+            ".toml",
+            [":10:", "case[1]", "op='min'", "'max', 'avg'"],
+        ),
         (GOOD_TOML.replace("kernel = 2", "kernel = -2"), ".toml", ["case[1]", "kernel=-2", ">= 1"]),
         (GOOD_TOML.replace('family = "ties"', 'colour = "red"'), ".toml", ["colour", "allowed"]),
-        (GOOD_TOML.replace("input_shape = [1, 4, 9, 9]", ""), ".toml",
-         ["case[0]", "input_shape is required"]),
-        (GOOD_TOML.replace("input_shape = [2, 3, 6, 6]", 'input_shape = "big"'), ".toml",
-         ["input_shape='big'", "list of ints"]),
+        (
+            GOOD_TOML.replace("input_shape = [1, 4, 9, 9]", ""),
+            ".toml",
+            ["case[0]", "input_shape is required"],
+        ),
+        (
+            GOOD_TOML.replace("input_shape = [2, 3, 6, 6]", 'input_shape = "big"'),
+            ".toml",
+            ["input_shape='big'", "list of ints"],
+        ),
         ("[[case]\nop = ", ".toml", ["not valid TOML"]),
         ('{"case": [{"op": "max",}]}', ".json", [":1:", "not valid JSON"]),
         ("case:\n  - op: [max\n", ".yaml", ["not valid YAML"]),
@@ -79,14 +92,44 @@ def test_cli_runs_a_case_file_and_rejects_a_bad_one(tmp_path):
     good = tmp_path / "good.toml"
     good.write_text(GOOD_TOML)
     # (the reference alone would compare nothing here: exit 2; a target that agrees: exit 0)
-    out = subprocess.run([sys.executable, "-m", "conformance", "run", "--suite", str(good),
-                          "--backends", "fake-exact", "--no-isolate", "--out", str(tmp_path / "run")],
-                         capture_output=True, text=True, timeout=300, env=environment("fake-exact"))
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--suite",
+            str(good),
+            "--backends",
+            "fake-exact",
+            "--no-isolate",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment("fake-exact"),
+    )
     assert out.returncode == 0, out.stderr[-1000:]
     assert '"status": "pass"' in (tmp_path / "run" / "results.jsonl").read_text()
     bad = tmp_path / "bad.toml"
     bad.write_text(GOOD_TOML.replace('op = "avg"', "op = 3"))
-    out = subprocess.run([sys.executable, "-m", "conformance", "run", "--suite", str(bad),
-                          "--backends", "numpy", "--out", str(tmp_path / "run2")],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--suite",
+            str(bad),
+            "--backends",
+            "numpy",
+            "--out",
+            str(tmp_path / "run2"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 2 and "op=3" in out.stderr and "Traceback" not in out.stderr

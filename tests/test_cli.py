@@ -13,14 +13,35 @@ from tests.fake_backends import environment
 # One real framework where one is installed, else a fake target (the reference renamed).
 OTHER = available_frameworks()[:1] or ["fake-exact"]
 
-REQUIRED = {"case_id", "suite", "spec", "input_shape", "dtype", "family", "backend",
-            "backend_version", "device", "check", "status", "max_abs_err", "max_ulp_err",
-            "mismatch_count", "diagnosis", "message", "seconds"}
+REQUIRED = {
+    "case_id",
+    "suite",
+    "spec",
+    "input_shape",
+    "dtype",
+    "family",
+    "backend",
+    "backend_version",
+    "device",
+    "check",
+    "status",
+    "max_abs_err",
+    "max_ulp_err",
+    "mismatch_count",
+    "diagnosis",
+    "message",
+    "seconds",
+}
 
 
 def _run(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True,
-                          text=True, timeout=timeout, env=environment("fake-exact"))
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment("fake-exact"),
+    )
 
 
 def test_run_writes_records_with_every_field(tmp_path):
@@ -59,9 +80,24 @@ def test_versioned_out_names_the_folder_after_the_versions(tmp_path):
     """tox/CI runs with other pins must not overwrite each other's folder (issue 15)."""
     import numpy as np
 
-    out = subprocess.run([sys.executable, "-m", "conformance", "run", "--suite", "seeds",
-                          "--backends", "numpy", "--out", str(tmp_path / "tox-numpy"),
-                          "--versioned-out"], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--suite",
+            "seeds",
+            "--backends",
+            "numpy",
+            "--out",
+            str(tmp_path / "tox-numpy"),
+            "--versioned-out",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert (tmp_path / f"tox-numpy-numpy-{np.__version__}" / "results.jsonl").exists()
     assert not (tmp_path / "tox-numpy").exists()

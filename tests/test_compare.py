@@ -79,8 +79,9 @@ def test_ulp_error_is_measured_at_the_scale_not_at_an_expected_zero():
     """An error of 2.5 against an expected 0 is 2.5 / ulp(2.5) = 2**22 * 1.25 ULPs (float32),
     not 2.5 / (smallest subnormal) = 1.8e45 as the ULP of 0 would make it."""
     r = compare(np.array([2.5], np.float32), np.array([0.0], np.float32), exact=True)
-    assert r.max_ulp_err == 2.5 / 2.0 ** -22
+    assert r.max_ulp_err == 2.5 / 2.0**-22
     # a sum: at the scale (the pool of |x|), as the tolerance is
-    r = compare(np.array([2.0 ** -20], np.float32), np.array([0.0], np.float32), exact=False,
-                scale=np.array([4.0]))
-    assert r.max_ulp_err == 2.0 ** -20 / 2.0 ** -21
+    r = compare(
+        np.array([2.0**-20], np.float32), np.array([0.0], np.float32), exact=False, scale=np.array([4.0])
+    )
+    assert r.max_ulp_err == 2.0**-20 / 2.0**-21

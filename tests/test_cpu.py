@@ -14,14 +14,15 @@ from conformance.known import case_facts
 
 
 def _cpu(flags: str, knobs: dict[str, str] | None = None, vendor: str = "amd") -> cpu.Cpu:
-    return cpu.Cpu(vendor, "test", "x86_64", frozenset(flags.split()), False, False,
-                   tuple(sorted((knobs or {}).items())))
+    return cpu.Cpu(
+        vendor, "test", "x86_64", frozenset(flags.split()), False, False, tuple(sorted((knobs or {}).items()))
+    )
 
 
 # CPUs whose TensorFlow choice is documented in tensorflow/core/util/port.cc and util.cc
-AVX2_EPYC = _cpu("sse4_1 sse4_2 avx avx2 fma f16c")                      # Zen 2/3 (issue 22)
+AVX2_EPYC = _cpu("sse4_1 sse4_2 avx avx2 fma f16c")  # Zen 2/3 (issue 22)
 ZEN4 = _cpu("sse4_1 avx avx2 fma avx512f avx512bw avx512vl avx512_vnni avx512_bf16")
-ALDER_LAKE = _cpu("sse4_1 avx avx2 fma avx_vnni", vendor="intel")         # AVX-VNNI, no AVX-512
+ALDER_LAKE = _cpu("sse4_1 avx avx2 fma avx_vnni", vendor="intel")  # AVX-VNNI, no AVX-512
 
 
 def test_tensorflow_onednn_policy_by_cpu_and_setting():
@@ -73,12 +74,13 @@ def test_tf_onednn_agrees_with_tensorflow_itself(setting):
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     if setting is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = setting
-    code = ("import os; os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n"
-            "from tensorflow.python.util import _pywrap_util_port as p\n"
-            "from conformance import cpu\n"
-            "print(bool(p.IsMklEnabled()), cpu.detect().tf_onednn_enabled())")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=300)
+    code = (
+        "import os; os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n"
+        "from tensorflow.python.util import _pywrap_util_port as p\n"
+        "from conformance import cpu\n"
+        "print(bool(p.IsMklEnabled()), cpu.detect().tf_onednn_enabled())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     theirs, ours = out.stdout.split()[-2:]
     assert theirs == ours

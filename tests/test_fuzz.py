@@ -17,16 +17,25 @@ from cases.files import SPEC_KEYS, load_cases
 from conformance import Case, InvalidSpec, PoolSpec, Unsupported, UsageError
 
 EXAMPLES = int(os.environ.get("CONFORMANCE_FUZZ_EXAMPLES", "1000"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
 
 ints = st.integers(-3, 9) | st.integers(-(2**40), 2**40)
 junk = st.recursive(
-    st.none() | st.booleans() | ints | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=8) | st.sampled_from(["max", "avg", "same", "valid", "same_lower",
-                                             "channels_last", "channels_first", "float16", "int8"]),
-    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
-    | st.dictionaries(st.text(max_size=4), inner, max_size=2),
+    st.none()
+    | st.booleans()
+    | ints
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=8)
+    | st.sampled_from(
+        ["max", "avg", "same", "valid", "same_lower", "channels_last", "channels_first", "float16", "int8"]
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=4), inner, max_size=2)
+    ),
     max_leaves=6,
 )
 spec_dicts = st.dictionaries(st.sampled_from(SPEC_KEYS), junk, max_size=len(SPEC_KEYS))
@@ -40,8 +49,12 @@ def test_specs_cases_and_reference_raise_only_invalid_spec(ref, fields, shape, d
     except InvalidSpec:
         return
     try:
-        case = Case(spec, tuple(shape), dtype=dtype if isinstance(dtype, str) else "float32",
-                    family=family if isinstance(family, str) else "distinct")
+        case = Case(
+            spec,
+            tuple(shape),
+            dtype=dtype if isinstance(dtype, str) else "float32",
+            family=family if isinstance(family, str) else "distinct",
+        )
     except InvalidSpec:
         return
     try:
@@ -69,8 +82,12 @@ def _toml_value(v) -> str:
 
 
 fragments = st.lists(
-    st.tuples(st.sampled_from([*SPEC_KEYS, "input_shape", "dtype", "family", "seed", "checks",
-                               "name", "bogus"]), junk), max_size=8)
+    st.tuples(
+        st.sampled_from([*SPEC_KEYS, "input_shape", "dtype", "family", "seed", "checks", "name", "bogus"]),
+        junk,
+    ),
+    max_size=8,
+)
 garbage = st.text(max_size=40)
 
 
@@ -78,15 +95,22 @@ garbage = st.text(max_size=40)
 @given(st.lists(fragments, max_size=3), garbage, st.sampled_from([".toml", ".json", ".yaml"]))
 def test_case_file_fragments_raise_only_usage_error(cases, noise, suffix):
     if suffix == ".toml":
-        text = "".join("[[case]]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in dict(c).items())
-                       for c in cases) + noise
+        text = (
+            "".join(
+                "[[case]]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in dict(c).items()) for c in cases
+            )
+            + noise
+        )
     elif suffix == ".json":
         import json
 
         text = json.dumps({"case": [dict(c) for c in cases]}, default=str) + noise
     else:
-        items = ("  - " + "\n    ".join(f"{k}: {_toml_value(v)}" for k, v in dict(c).items()) + "\n"
-                 for c in cases if c)
+        items = (
+            "  - " + "\n    ".join(f"{k}: {_toml_value(v)}" for k, v in dict(c).items()) + "\n"
+            for c in cases
+            if c
+        )
         text = "case:\n" + "".join(items) + noise
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"fuzz{suffix}"

@@ -41,15 +41,13 @@ def test_every_axis_value_appears_in_default(axis):
 def test_every_dtype_is_generated(dtype):
     ops = {c.spec.op for c in GENERATED if c.dtype == dtype}
     floats = dtype.startswith(("float", "bfloat"))
-    assert ops == ({"max", "avg", "adaptive_max", "adaptive_avg"} if floats
-                   else {"max", "adaptive_max"})
+    assert ops == ({"max", "avg", "adaptive_max", "adaptive_avg"} if floats else {"max", "adaptive_max"})
 
 
 def test_adaptive_output_size_classes():
     """Each output-size class gives the geometry it names (DESIGN.md §3 windows)."""
     adaptive = [c for c in GENERATED if c.spec.kind.adaptive]
-    assert {c.axes["output_size"] for c in adaptive} == {"divides", "overlaps", "one", "input",
-                                                         "larger"}
+    assert {c.axes["output_size"] for c in adaptive} == {"divides", "overlaps", "one", "input", "larger"}
     for c in adaptive:
         geoms = c.spec.geometry(c.input_shape)
         cls = c.axes["output_size"]
@@ -75,7 +73,8 @@ def test_geometry_classes():
     window = [c for c in GENERATED if c.axes["shape"] == "window"]
     assert window and all(
         all(n == d * (k - 1) + 1 for n, k, d in zip(spatial(c), c.spec.kernel, c.spec.dilation, strict=True))
-        for c in window)
+        for c in window
+    )
     ragged = [c for c in GENERATED if c.axes["shape"] == "ragged" and c.axes["stride"] == "gt"]
     assert ragged and all(spatial(c)[0] % c.spec.stride[0] != 0 for c in ragged)
     divisible = [c for c in GENERATED if c.axes["shape"] == "divisible" and not c.spec.kind.adaptive]
@@ -83,13 +82,17 @@ def test_geometry_classes():
     overhang = [c for c in GENERATED if c.axes["shape"] == "overhang"]
     assert overhang and all(c.spec.ceil_mode for c in overhang)
     for c in overhang:  # a kernel larger than the padded input, computed in ceil mode (issue 9)
-        assert any(g.n + g.lo + g.hi < g.effective_kernel and g.out == 1
-                   for g in c.spec.geometry(c.input_shape)), c.id
+        assert any(
+            g.n + g.lo + g.hi < g.effective_kernel and g.out == 1 for g in c.spec.geometry(c.input_shape)
+        ), c.id
     assert {c.input_shape[0] for c in GENERATED} == {1, 2}  # batch 1 and > 1
     strides = {c.axes["stride"]: c for c in GENERATED}
     assert "default_stride" in strides["default"].checks
-    lt = [c for c in GENERATED if c.axes["stride"] == "lt" and c.axes["kernel"] == "three"
-          and c.axes["shape"] != "unit"]
+    lt = [
+        c
+        for c in GENERATED
+        if c.axes["stride"] == "lt" and c.axes["kernel"] == "three" and c.axes["shape"] != "unit"
+    ]
     assert lt and all(c.spec.stride[0] < c.spec.kernel[0] for c in lt)
     assert any(c.spec.kernel[0] != c.spec.kernel[-1] for c in GENERATED if c.spec.ndim > 1)
 
@@ -111,11 +114,13 @@ def test_signed_zero_family():
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
 def test_near_overflow_and_underflow_families(dtype):
     info = ml_dtypes.finfo(np_dtype(dtype))
-    big = _floats(Case(PoolSpec(op="avg", kernel=2), (1, 2, 4, 4), dtype=dtype,
-                       family="near_overflow").make_input())
+    big = _floats(
+        Case(PoolSpec(op="avg", kernel=2), (1, 2, 4, 4), dtype=dtype, family="near_overflow").make_input()
+    )
     assert (big >= float(info.max) / 4 * 0.99).all() and (big <= float(info.max) / 2).all()
-    tiny = _floats(Case(PoolSpec(op="avg", kernel=2), (1, 2, 8, 8), dtype=dtype,
-                        family="near_underflow").make_input())
+    tiny = _floats(
+        Case(PoolSpec(op="avg", kernel=2), (1, 2, 8, 8), dtype=dtype, family="near_underflow").make_input()
+    )
     sub = (np.abs(tiny) < float(info.smallest_normal)) & (tiny != 0)
     assert sub.any(), "no subnormal values"
     assert (np.abs(tiny) < 4 * float(info.smallest_normal)).all()

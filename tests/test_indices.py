@@ -15,8 +15,10 @@ from conformance import InvalidSpec, PoolSpec, registry
 
 LINE = np.array([[[4.0, 0.0, 7.0, 1.0, 2.0]]], dtype=np.float32)  # n = 5
 # o = 3: windows [0, 2), [1, 4), [3, 5) -> max 4, 7, 2 at 0, 2, 4; mean 2, 8/3, 1.5
-PLANE = np.array([[9, 1, 2, 0, 3, 4], [5, 6, 8, 7, 11, 10], [12, 13, 14, 15, 16, 17],
-                  [23, 22, 21, 20, 19, 18]], dtype=np.float32)  # 4 x 6, distinct
+PLANE = np.array(
+    [[9, 1, 2, 0, 3, 4], [5, 6, 8, 7, 11, 10], [12, 13, 14, 15, 16, 17], [23, 22, 21, 20, 19, 18]],
+    dtype=np.float32,
+)  # 4 x 6, distinct
 # k2 s2 -> 2 x 3 output: maxima 9, 8, 11 / 23, 21, 19 at plane positions 0, 8, 10 / 18, 20, 22
 PLANE_MAX = [[9, 8, 11], [23, 21, 19]]
 PLANE_IDX = [[0, 8, 10], [18, 20, 22]]
@@ -116,8 +118,9 @@ def test_global_pooling_through_the_onnx_global_ops(name):
 
 def test_indices_of_an_averaging_op_are_invalid_everywhere():
     with pytest.raises(InvalidSpec, match="op"):
-        registry.get("numpy").forward_with_indices(PoolSpec(op="adaptive_avg", output_size=2),
-                                                   np.ones((1, 1, 4, 4), np.float32))
+        registry.get("numpy").forward_with_indices(
+            PoolSpec(op="adaptive_avg", output_size=2), np.ones((1, 1, 4, 4), np.float32)
+        )
 
 
 def test_two_conventions_combine_without_guessing():

@@ -24,16 +24,32 @@ def _signal_masks(pid: int) -> str:
 
 def test_ctrl_c_leaves_a_resumable_folder(tmp_path):
     out = tmp_path / "run"
-    args = [sys.executable, "-m", "conformance", "run", "--suite", "default", "--backends",
-            "fake-exact", "--out", str(out)]
+    args = [
+        sys.executable,
+        "-m",
+        "conformance",
+        "run",
+        "--suite",
+        "default",
+        "--backends",
+        "fake-exact",
+        "--out",
+        str(out),
+    ]
     # A run started from a shell script in the background inherits SIGINT *ignored* (so do
     # nohup'ed and some CI runners' children), and Python then leaves it ignored; a terminal's
     # Ctrl-C reaches a foreground run with SIGINT at its default. Start the run like that
     # whatever launched this test (a handler set here is reset to the default across exec).
     before = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True, env=environment("fake-exact"))
+        proc = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            env=environment("fake-exact"),
+        )
     finally:
         signal.signal(signal.SIGINT, before)
     results = out / "results.jsonl"
@@ -50,15 +66,20 @@ def test_ctrl_c_leaves_a_resumable_folder(tmp_path):
     assert "Traceback" not in err, err[-2000:]
     assert "interrupted" in err and f"--resume {out}" in err
     assert json.loads((out / "environment.json").read_text())["partial"] is True
-    resumed = subprocess.run([sys.executable, "-m", "conformance", "run", "--resume", str(out)],
-                             capture_output=True, text=True, timeout=600,
-                             env=environment("fake-exact"))
+    resumed = subprocess.run(
+        [sys.executable, "-m", "conformance", "run", "--resume", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=environment("fake-exact"),
+    )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert json.loads((out / "environment.json").read_text())["partial"] is False
 
 
 def test_version():
-    out = subprocess.run([sys.executable, "-m", "conformance", "--version"], capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "conformance", "--version"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0 and out.stdout.startswith("conformance ")
     assert out.stdout.split()[1][0].isdigit()

@@ -18,8 +18,10 @@ def test_faulty_backend_costs_one_result_each():
     tasks += [(_case(n), "numpy", "forward", "cpu") for n in (1, 2, 3)]
     results = list(run_isolated(tasks, jobs=2, timeout=8, extra_backends=FAULTY))
     assert [r.case_id for r in results] == [t[0].id for t in tasks]  # complete, in order
-    status = {t[0].input_shape[0] if t[1] == "fake-faulty" else -t[0].input_shape[0]: r
-              for t, r in zip(tasks, results, strict=True)}
+    status = {
+        t[0].input_shape[0] if t[1] == "fake-faulty" else -t[0].input_shape[0]: r
+        for t, r in zip(tasks, results, strict=True)
+    }
     assert status[1].status == "crash" and "SIGSEGV" in status[1].message
     assert "about to dereference NULL" in status[1].message  # the last stderr lines
     assert status[2].status == "crash" and "SIGABRT" in status[2].message

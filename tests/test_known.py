@@ -7,8 +7,7 @@ import pytest
 from conformance import Case, InvalidSpec, PoolSpec, known, registry, runner
 from conformance.known import KnownDivergence, case_facts
 
-AVG_SAME = Case(PoolSpec(op="avg", kernel=3, stride=2, padding="same", layout="channels_last"),
-                (1, 6, 6, 2))
+AVG_SAME = Case(PoolSpec(op="avg", kernel=3, stride=2, padding="same", layout="channels_last"), (1, 6, 6, 2))
 
 
 def test_every_shipped_entry_loads_and_has_a_source():
@@ -39,10 +38,15 @@ def test_tf_same_average_is_a_known_divergence_and_a_fix_would_surface(monkeypat
     assert result.known["id"] == "tf-same-avg-excludes-padding"
     # Same case with padding left out of the divisor: TF agrees, and an entry claiming a
     # mismatch there turns the pass into a failing fixed_divergence.
-    fixed = Case(PoolSpec(op="avg", kernel=3, stride=2, padding="same", count_include_pad=False,
-                          layout="channels_last"), (1, 6, 6, 2))
-    fake = KnownDivergence("fake", "mismatch", "pretend", "no public report found",
-                           when={"count_include_pad": False})
+    fixed = Case(
+        PoolSpec(
+            op="avg", kernel=3, stride=2, padding="same", count_include_pad=False, layout="channels_last"
+        ),
+        (1, 6, 6, 2),
+    )
+    fake = KnownDivergence(
+        "fake", "mismatch", "pretend", "no public report found", when={"count_include_pad": False}
+    )
     monkeypatch.setattr(known, "load", lambda backend, directory=None: (fake,))
     assert runner.run_check(fixed, "tensorflow", "forward").status == "fixed_divergence"
 

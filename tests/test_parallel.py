@@ -23,11 +23,26 @@ def test_jobs_two_matches_serial(tmp_path):
     runs = {}
     for jobs in (1, 2):
         out = tmp_path / f"jobs{jobs}"
-        done = subprocess.run([sys.executable, "-m", "conformance", "run", "--suite", "witnesses",
-                               "--jobs", str(jobs), "--out", str(out), "--backends",
-                               ",".join(["fake-exact", "fake-cip-flipped", *available_frameworks()])],
-                              capture_output=True, text=True, timeout=600,
-                              env=environment("fake-exact", "fake-cip-flipped"))
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "conformance",
+                "run",
+                "--suite",
+                "witnesses",
+                "--jobs",
+                str(jobs),
+                "--out",
+                str(out),
+                "--backends",
+                ",".join(["fake-exact", "fake-cip-flipped", *available_frameworks()]),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=environment("fake-exact", "fake-cip-flipped"),
+        )
         assert done.returncode in (0, 1), done.stderr[-2000:]  # fake-cip-flipped mismatches
         runs[jobs] = _records(out)
     assert runs[1] and runs[1] == runs[2]

@@ -17,8 +17,12 @@ from tests.strategies import cases, overhang_cases, specs
 
 # CONFORMANCE_EXAMPLES raises the number of examples for a long run (default 1500 each).
 EXAMPLES = int(os.environ.get("CONFORMANCE_EXAMPLES", "1500"))
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 def _close(actual, expected, dtype, scale, ulps):
@@ -51,8 +55,7 @@ def test_forward_matches_definitional(ref, case):
             assert (np.signbit(fast.astype(np.float64)) == np.signbit(slow.astype(np.float64))).all()
     else:
         scale = definitional.forward(case.spec, np.abs(x.astype(np.float64)))
-        _close(fast, slow, case.dtype, scale, 0 if case.dtype != "float64" else
-               _float64_sum_ulps(case))
+        _close(fast, slow, case.dtype, scale, 0 if case.dtype != "float64" else _float64_sum_ulps(case))
 
 
 def _float64_sum_ulps(case) -> float:
@@ -81,8 +84,12 @@ def test_vjp_matches_definitional(ref, case):
     _close(fast, slow, case.dtype, scale, 1 if case.dtype != "float64" else 4)
 
 
-@settings(max_examples=max(300, EXAMPLES // 5), deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=max(300, EXAMPLES // 5),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(overhang_cases())
 def test_ceil_overhang_matches_definitional(ref, case):
     """Ceil-mode geometries whose kernel is larger than the padded input (DESIGN.md §3), on
@@ -120,8 +127,12 @@ def _finite_difference(ref, spec, x, gy, eps=1e-6):
     return grad
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(specs(), st.integers(0, 1000))
 def test_vjp_matches_finite_differences(ref, spec, seed):
     """float64, tie-free inputs (distinct family) so max is differentiable everywhere."""
@@ -169,8 +180,9 @@ def test_adaptive_hand_worked(ref):
     avg = PoolSpec(op="adaptive_avg", output_size=3, ndim=1)
     assert avg.ndim == 1 and avg.id == "adaptive_avg-1d-o3-cf"
     np.testing.assert_allclose(ref.forward(avg, x), [[[2.0, 8.0 / 3.0, 1.5]]])
-    np.testing.assert_allclose(ref.vjp(avg, x, np.ones((1, 1, 3))),
-                               [[[0.5, 0.5 + 1 / 3, 1 / 3, 1 / 3 + 0.5, 0.5]]])
+    np.testing.assert_allclose(
+        ref.vjp(avg, x, np.ones((1, 1, 3))), [[[0.5, 0.5 + 1 / 3, 1 / 3, 1 / 3 + 0.5, 0.5]]]
+    )
     mx = PoolSpec(op="adaptive_max", output_size=(3,))
     y, idx = ref.forward_with_indices(mx, x)
     assert y.tolist() == [[[4.0, 7.0, 2.0]]] and idx.tolist() == [[[0, 2, 4]]]
@@ -207,5 +219,4 @@ def test_float64_global_average_within_the_summation_bound(ref):
         case = Case(spec, (1, 1, 2, 7, 3), dtype="float64", family="negative", seed=seed)
         x = case.make_input()
         scale = definitional.forward(spec, np.abs(x))
-        _close(ref.forward(spec, x), definitional.forward(spec, x), "float64", scale,
-               _float64_sum_ulps(case))
+        _close(ref.forward(spec, x), definitional.forward(spec, x), "float64", scale, _float64_sum_ulps(case))

@@ -15,8 +15,10 @@ from backends import reference_loops
 from conformance.dtypes import is_float, ulp
 from tests.strategies import cases
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("numba") is None,
-                                reason="numba is not installed: the reference runs its NumPy loops only")
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("numba") is None,
+    reason="numba is not installed: the reference runs its NumPy loops only",
+)
 
 
 def test_compiled_loops_are_in_use_where_numba_is_installed(monkeypatch):
@@ -39,9 +41,16 @@ def _same_bits(a, b):
     assert a.tobytes() == b.tobytes()
 
 
-@settings(max_examples=400, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=400,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 @given(cases())
 def test_compiled_and_numpy_loops_agree(ref, monkeypatch, case):
     x = case.make_input()

@@ -51,9 +51,21 @@ def test_reference_is_always_available():
 
 def test_plugin_rejects_an_explicit_unavailable_backend(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_parity.py", "--backends", "numpy,nosuch",
-         "-q", "-p", "no:cacheprovider", "--collect-only"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/test_parity.py",
+            "--backends",
+            "numpy,nosuch",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--collect-only",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 4, out.stdout + out.stderr  # pytest's usage error
     assert "nosuch" in out.stderr

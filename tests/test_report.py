@@ -20,9 +20,19 @@ HOSTILE = '<script>alert("pwned")</script>'
 
 
 def _record(**overrides) -> Result:
-    base = dict(case_id="max-2d-k2x2-s2x2-p0,0-cf-f32-1x1x4x4", suite="t", spec={"op": "max"},
-                input_shape=[1, 1, 4, 4], dtype="float32", family="distinct", backend="numpy",
-                backend_version="1", device="cpu", check="forward", status="pass")
+    base = dict(
+        case_id="max-2d-k2x2-s2x2-p0,0-cf-f32-1x1x4x4",
+        suite="t",
+        spec={"op": "max"},
+        input_shape=[1, 1, 4, 4],
+        dtype="float32",
+        family="distinct",
+        backend="numpy",
+        backend_version="1",
+        device="cpu",
+        check="forward",
+        status="pass",
+    )
     base.update(overrides)
     return Result(**base)
 
@@ -31,10 +41,21 @@ def _record(**overrides) -> Result:
 def hostile_run(tmp_path):
     with ResultWriter(tmp_path / "results.jsonl") as w:
         w.write(_record())
-        w.write(_record(case_id=f"case-{HOSTILE}", status="mismatch",
-                        message=f"framework said {HOSTILE}", diagnosis=f"matches {HOSTILE} [x]",
-                        extra={"reproducer": f"print('{HOSTILE}')", "expected": [[1, 2]],
-                               "actual": [[1, 3]], "mask": [[0, 1]], "heat": [[0, 1]]}))
+        w.write(
+            _record(
+                case_id=f"case-{HOSTILE}",
+                status="mismatch",
+                message=f"framework said {HOSTILE}",
+                diagnosis=f"matches {HOSTILE} [x]",
+                extra={
+                    "reproducer": f"print('{HOSTILE}')",
+                    "expected": [[1, 2]],
+                    "actual": [[1, 3]],
+                    "mask": [[0, 1]],
+                    "heat": [[0, 1]],
+                },
+            )
+        )
     (tmp_path / "environment.json").write_text(json.dumps({"run_id": HOSTILE, "suite": "t"}))
     write_report(tmp_path)
     return tmp_path
@@ -70,9 +91,18 @@ def _chromium() -> str | None:
 
 
 def _browser(p):
-    return p.chromium.launch(executable_path=_chromium(), args=[
-        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+    return p.chromium.launch(
+        executable_path=_chromium(),
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    )
 
 
 def _needs_browser():
@@ -87,8 +117,9 @@ def _watch(page) -> list[str]:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     # nothing may be fetched: a request to anything but the report file itself is a leak
-    page.on("request", lambda r: errors.append(f"request {r.url}")
-            if not r.url.startswith("file://") else None)
+    page.on(
+        "request", lambda r: errors.append(f"request {r.url}") if not r.url.startswith("file://") else None
+    )
     return errors
 
 
@@ -101,10 +132,24 @@ def test_report_in_headless_chromium(tmp_path):
     frameworks = available_frameworks()
     backends = frameworks or ["fake-exact", "fake-cip-flipped"]
     status = "known_divergence" if frameworks else "mismatch"
-    run = subprocess.run([sys.executable, "-m", "conformance", "run", "--suite", "witnesses",
-                          "--backends", ",".join(backends), "--out", str(out)],
-                         capture_output=True, text=True, timeout=600,
-                         env=environment("fake-exact", "fake-cip-flipped"))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--suite",
+            "witnesses",
+            "--backends",
+            ",".join(backends),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=environment("fake-exact", "fake-cip-flipped"),
+    )
     assert run.returncode == (0 if frameworks else 1), run.stderr[-2000:]
     shots = Path(os.environ.get("CONFORMANCE_SCREENSHOTS", "reports/screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
@@ -192,8 +237,10 @@ def test_report_at_100000_results_is_small_and_opens_quickly(tmp_path):
         statuses = set(page.locator("#case-table tbody tr td:nth-child(4)").all_inner_texts())
         shown = page.locator("#shown").inner_text()
         browser.close()
-    print(f"\n{SCALE_RESULTS:,} results: report {size / 1e6:.1f} MB, open {opened:.2f} s, "
-          f"first filter answered {interactive:.2f} s after navigation")
+    print(
+        f"\n{SCALE_RESULTS:,} results: report {size / 1e6:.1f} MB, open {opened:.2f} s, "
+        f"first filter answered {interactive:.2f} s after navigation"
+    )
     assert not errors, errors
     assert statuses == {"mismatch"}, statuses
     assert "in all" in shown or "matches" in shown

@@ -27,10 +27,20 @@ BLOCKER = textwrap.dedent("""
     runpy.run_path(sys.argv[1], run_name="__main__")
 """)
 
-SMALL = Case(PoolSpec(op="max", kernel=2, stride=2, layout="channels_last"), (1, 6, 6, 3),
-             dtype="bfloat16", family="nan", seed=3)
-LARGE = Case(PoolSpec(op="avg", kernel=2, stride=2), (2, 3, 16, 16), dtype="float32", seed=5,
-             checks=("forward", "grad", "default_stride"))  # 1,536 elements: compressed
+SMALL = Case(
+    PoolSpec(op="max", kernel=2, stride=2, layout="channels_last"),
+    (1, 6, 6, 3),
+    dtype="bfloat16",
+    family="nan",
+    seed=3,
+)
+LARGE = Case(
+    PoolSpec(op="avg", kernel=2, stride=2),
+    (2, 3, 16, 16),
+    dtype="float32",
+    seed=5,
+    checks=("forward", "grad", "default_stride"),
+)  # 1,536 elements: compressed
 
 
 def _bits_differing(actual: np.ndarray, expected: np.ndarray) -> int:
@@ -60,8 +70,13 @@ def test_reproducers_run_standalone_and_reproduce(name, ref, tmp_path):
         assert "import conformance" not in script and "from conformance" not in script
         path = tmp_path / f"{check}.py"
         path.write_text(script)
-        out = subprocess.run([sys.executable, "-c", BLOCKER, str(path)], cwd=tmp_path,
-                             capture_output=True, text=True, timeout=300)
+        out = subprocess.run(
+            [sys.executable, "-c", BLOCKER, str(path)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert out.returncode == 0, out.stderr[-3000:]
         found = re.search(r"(\d+) of (\d+) elements differ", out.stdout)
         assert found, out.stdout[-2000:]

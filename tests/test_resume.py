@@ -26,17 +26,24 @@ def _records(path):
 
 
 def _run(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "conformance", "run", *args],
-                          capture_output=True, text=True, timeout=timeout,
-                          env=environment("fake-exact"))
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", "run", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment("fake-exact"),
+    )
 
 
 def test_kill_then_resume_equals_an_uninterrupted_run(tmp_path):
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "conformance", "run", *ARGS,
-                             "--out", str(killed)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True,
-                            env=environment("fake-exact"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "run", *ARGS, "--out", str(killed)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env=environment("fake-exact"),
+    )
     results = killed / "results.jsonl"
     deadline = time.monotonic() + 60  # fail in a minute, not at a long timeout
     while time.monotonic() < deadline and proc.poll() is None:

@@ -43,9 +43,13 @@ def test_bad_shard_is_a_usage_error(text):
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True,
-                          text=True, timeout=900,
-                          env=environment("fake-exact", "fake-cip-flipped"))
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=environment("fake-exact", "fake-cip-flipped"),
+    )
 
 
 def _records(folder):

@@ -40,8 +40,7 @@ def test_the_native_space_comes_before_the_other_generated_cases():
     limit = registry.TARGETS["torch-compile"].first_run_cases
     cases = _cases(generated=2 * limit, hand=0)
     native = {c.id for c in cases[limit:]}  # the later half is "native"
-    kept, _ = share.first_run(_tasks(cases, ["torch-compile"]),
-                              native=lambda target, case: case.id in native)
+    kept, _ = share.first_run(_tasks(cases, ["torch-compile"]), native=lambda target, case: case.id in native)
     assert {t.case.id for t in kept} == native
 
 

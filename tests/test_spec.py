@@ -63,15 +63,15 @@ def test_invalid_fields_name_field_value_and_allowed(kwargs, field, allowed):
 # (n, k, s, d, padding, ceil) -> (lo, hi, out), worked by hand from DESIGN.md §3
 GEOMETRY = [
     ((7, 2, 2, 1, (0, 0), False), (0, 0, 3)),
-    ((7, 2, 2, 1, (0, 0), True), (0, 0, 4)),      # the seed's "7x7 -> 4x4" needs ceil mode
-    ((5, 2, 2, 1, (1, 1), True), (1, 1, 3)),      # ceil gives 4, window 3 starts at 6 >= 5+1: dropped
-    ((6, 3, 2, 1, (1, 1), True), (1, 1, 4)),      # ceil gives 4, window 3 starts at 6 < 6+1: kept
-    ((4, 3, 2, 1, "same", False), (0, 1, 2)),     # total 1 -> (0, 1)
+    ((7, 2, 2, 1, (0, 0), True), (0, 0, 4)),  # the seed's "7x7 -> 4x4" needs ceil mode
+    ((5, 2, 2, 1, (1, 1), True), (1, 1, 3)),  # ceil gives 4, window 3 starts at 6 >= 5+1: dropped
+    ((6, 3, 2, 1, (1, 1), True), (1, 1, 4)),  # ceil gives 4, window 3 starts at 6 < 6+1: kept
+    ((4, 3, 2, 1, "same", False), (0, 1, 2)),  # total 1 -> (0, 1)
     ((4, 3, 2, 1, "same_lower", False), (1, 0, 2)),
-    ((5, 3, 1, 2, "same", False), (2, 2, 5)),     # dilated: effective kernel 5
-    ((5, 1, 3, 1, "same", False), (0, 0, 2)),     # total clipped at 0
+    ((5, 3, 1, 2, "same", False), (2, 2, 5)),  # dilated: effective kernel 5
+    ((5, 1, 3, 1, "same", False), (0, 0, 2)),  # total clipped at 0
     ((8, 3, 2, 1, "valid", False), (0, 0, 3)),
-    ((4, 4, 4, 1, (0, 0), False), (0, 0, 1)),     # global pooling
+    ((4, 4, 4, 1, (0, 0), False), (0, 0, 1)),  # global pooling
 ]
 
 
@@ -110,15 +110,29 @@ def test_geometry_rejects_impossible_inputs():
 def test_case_id_is_readable_and_distinguishes_fields():
     s = PoolSpec(op="max", kernel=(3, 3), stride=(2, 2), padding=((1, 1), (1, 1)), ceil_mode=True)
     assert s.id == "max-2d-k3x3-s2x2-p1,1-ceil-cf"
-    a = PoolSpec(op="avg", kernel=2, padding=((0, 1), (1, 1)), count_include_pad=False,
-                 divisor_override=3, dilation=2, layout="channels_last")
+    a = PoolSpec(
+        op="avg",
+        kernel=2,
+        padding=((0, 1), (1, 1)),
+        count_include_pad=False,
+        divisor_override=3,
+        dilation=2,
+        layout="channels_last",
+    )
     assert a.id == "avg-2d-k2x2-s2x2-p0_1,1-d2x2-xpad-div3-cl"
     assert PoolSpec(kernel=3, padding="same_lower").id.endswith("psamelower-cf")
 
 
 def test_json_round_trip():
-    s = PoolSpec(op="avg", kernel=(3, 2), stride=(1, 2), padding=((0, 1), (1, 0)), dilation=(1, 2),
-                 ceil_mode=True, count_include_pad=False)
+    s = PoolSpec(
+        op="avg",
+        kernel=(3, 2),
+        stride=(1, 2),
+        padding=((0, 1), (1, 0)),
+        dilation=(1, 2),
+        ceil_mode=True,
+        count_include_pad=False,
+    )
     assert PoolSpec.from_json(s.to_json()) == s
 
 
@@ -133,10 +147,18 @@ def test_the_op_decides_through_its_kind_not_its_name():
         PoolSpec("median", 2)
 
 
-@pytest.mark.parametrize("field,value", [
-    ("kernel", 2), ("stride", 1), ("padding", 1), ("padding", "same"), ("dilation", 2),
-    ("ceil_mode", True), ("divisor_override", 4),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("kernel", 2),
+        ("stride", 1),
+        ("padding", 1),
+        ("padding", "same"),
+        ("dilation", 2),
+        ("ceil_mode", True),
+        ("divisor_override", 4),
+    ],
+)
 def test_adaptive_rejects_kernel_fields(field, value):
     """Adaptive pooling is defined by output_size alone (DESIGN.md §2): every kernel-based
     field is an InvalidSpec naming that field."""
@@ -158,8 +180,14 @@ def test_adaptive_needs_output_size_and_others_refuse_it():
 
 
 def test_adaptive_normalises_and_round_trips():
-    spec = PoolSpec(op="adaptive_max", output_size=[3, 1, 2], layout="channels_last",
-                    count_include_pad=False, padding=0, dilation=1)
+    spec = PoolSpec(
+        op="adaptive_max",
+        output_size=[3, 1, 2],
+        layout="channels_last",
+        count_include_pad=False,
+        padding=0,
+        dilation=1,
+    )
     assert spec.ndim == 3 and spec.output_size == (3, 1, 2) and spec.kernel is None
     assert spec.count_include_pad and spec.id == "adaptive_max-3d-o3x1x2-cl"
     assert PoolSpec.from_json(spec.to_json()) == spec

@@ -94,8 +94,9 @@ def test_list_reports_every_target_that_loads_here():
     """Every Keras target included: each is probed in a process of its own."""
     from tests.conftest import available_frameworks
 
-    out = subprocess.run([sys.executable, "-m", "conformance", "list", "--fresh"],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-m", "conformance", "list", "--fresh"], capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr
     lines = {line.split()[0]: line for line in out.stdout.splitlines() if line.startswith("  ")}
     for name in ["numpy", *available_frameworks()]:

@@ -24,10 +24,12 @@ def test_a_target_has_every_fact(name):
     module, _, cls = target.path.partition(":")
     spec = importlib.util.find_spec(module)
     assert spec is not None and spec.origin, f"{name}: no module {module}"
-    assert re.search(rf"^class {cls}\b", Path(spec.origin).read_text(), re.M), \
+    assert re.search(rf"^class {cls}\b", Path(spec.origin).read_text(), re.M), (
         f"{name}: {module} defines no class {cls}"
-    assert (ROOT / "backends" / "known" / f"{name}.toml").exists(), \
+    )
+    assert (ROOT / "backends" / "known" / f"{name}.toml").exists(), (
         f"{name}: no backends/known/{name}.toml (an empty file says 'no known divergence')"
+    )
     assert space_of(name) is not None, f"{name}: no backends/native/*.toml lists it in targets"
     assert all(parent in registry.TARGETS for parent in target.inherits)
     assert target.cost > 0 and (target.first_run_cases is None or target.first_run_cases > 0)
@@ -38,9 +40,9 @@ def test_a_target_has_every_fact(name):
 def _readme_targets() -> set[str]:
     """The names in the first cells of the README's target table (`## Targets`)."""
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Targets"):]
+    section = readme[readme.index("## Targets") :]
     start = section.index("| target |")
-    table = section[start:section.index("\n\n", start)]
+    table = section[start : section.index("\n\n", start)]
     first_cells = [row.split("|")[1] for row in table.splitlines()[2:]]
     return {n for cell in first_cells for n in re.findall(r"`([a-z0-9-]+)`", cell)}
 

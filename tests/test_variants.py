@@ -35,14 +35,12 @@ def test_grad_neginf_depth0_sends_the_gradient_to_depth_zero(ref):
     gy = np.array([10.0, 20.0]).reshape(1, 1, 2, 1, 1)
     assert ref.vjp(spec, x, gy).ravel().tolist() == [0, 0, 0, 10, 20, 0, 0, 0]
     # depth 1's window is all -inf: its 20 lands at depth 0, row 0, column 0
-    assert ref.vjp_variant(spec, x, gy, "grad_neginf_depth0").ravel().tolist() == \
-        [20, 0, 0, 10, 0, 0, 0, 0]
+    assert ref.vjp_variant(spec, x, gy, "grad_neginf_depth0").ravel().tolist() == [20, 0, 0, 10, 0, 0, 0, 0]
 
 
 def test_nan_ignored_in_bfloat16_starts_from_float32_lowest(ref):
     spec = PoolSpec("max", 2, ndim=1)
-    case = Case(spec, (1, 1, 4), dtype="bfloat16", family="given",
-                values=np.array([-INF, -INF, np.nan, 1.0]))
+    case = Case(spec, (1, 1, 4), dtype="bfloat16", family="given", values=np.array([-INF, -INF, np.nan, 1.0]))
     y = ref.forward_variant(spec, case.make_input(), "nan_ignored").astype(np.float64).ravel()
     assert y.tolist() == [-INF, 1.0]  # float32's lowest rounds to -inf in bfloat16
     case32 = Case(spec, (1, 1, 4), family="given", values=np.array([-INF, -INF, np.nan, 1.0]))
@@ -81,8 +79,7 @@ def test_compute_float32_rounds_float64_and_clamps_at_flt_max(ref):
     assert y.tolist() == [float(np.float32(0.1)), big, -big]
     avg = ref.forward_variant(PoolSpec("avg", 2, ndim=1), _f([big, big]), "compute_float32")
     assert avg.ravel().tolist() == [big]  # the float32 sum overflows; the result clamps back
-    y32 = ref.forward_variant(PoolSpec("avg", 2, ndim=1), _f([1.0, 2.0], "float32"),
-                              "compute_float32")
+    y32 = ref.forward_variant(PoolSpec("avg", 2, ndim=1), _f([1.0, 2.0], "float32"), "compute_float32")
     assert y32.ravel().tolist() == [1.5]  # float64-only: other dtypes are unchanged
 
 
@@ -91,8 +88,9 @@ def test_clamp_finite_and_nan_result_neginf(ref):
     spec = PoolSpec("max", 2, ndim=1)
     y = ref.forward_variant(spec, _f([INF, 1.0, np.nan, -INF], "float32"), "clamp_finite")
     assert y.ravel().tolist() == [big, -big]  # +inf clamps, NaN ignored, -inf clamps
-    avg = ref.forward_variant(PoolSpec("avg", 2, ndim=1), _f([np.nan, 1.0, 2.0, 4.0], "float32"),
-                              "nan_result_neginf")
+    avg = ref.forward_variant(
+        PoolSpec("avg", 2, ndim=1), _f([np.nan, 1.0, 2.0, 4.0], "float32"), "nan_result_neginf"
+    )
     assert avg.ravel().tolist() == [-INF, 3.0]
 
 
