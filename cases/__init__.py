@@ -14,7 +14,9 @@ from cases.native import NATIVE, native_axes, native_rule
 from cases.regressions import regression_cases
 from cases.seeds import seed_cases
 from cases.witnesses import witness_cases
-from conformance.case import SELECTING_CHECKS, Case
+from conformance import checkdefs
+from conformance.case import Case
+from conformance.dtypes import is_float
 from conformance.errors import UsageError
 
 # The group whose interactions most public pooling bugs live in (issue 3).
@@ -38,10 +40,9 @@ def _generated(
             case = build_case(other, suite=suite, seed=seed)
             if case.id in seen or violates(other):
                 continue
-        if invariants:  # and run-to-run determinism: every case computed twice
-            case = dc_replace(case, checks=(*case.checks, "invariant", "determinism"))
-        if invariants and case.spec.kind.selects:  # which element max picks, and unpooling
-            case = dc_replace(case, checks=(*case.checks, *SELECTING_CHECKS))
+        if invariants:  # the checks beyond values and gradients (checkdefs: `extended`)
+            extra = checkdefs.extended(is_float(case.dtype), case.spec.kind.selects)
+            case = dc_replace(case, checks=(*case.checks, *extra))
         seen.add(case.id)
         cases.append(case)
     return cases

@@ -35,6 +35,7 @@ class Check:
     selecting_only: bool = False  # max ops only: it asks which element was picked
     float_only: bool = False  # float dtypes only (gradients)
     by_default: bool = False  # a hand-written case without `checks` runs it
+    extended: bool = False  # the default suite's generated cases add it (where it applies)
     # the reference variant output `differs_under` compares (default_stride computes a forward
     # pass); None: no alternative semantics applies
     variant_output: str | None = None
@@ -116,8 +117,19 @@ ALL: dict[str, Check] = {
             "error parity (invalid geometry raises)",
             value_output=False,
         ),
-        Check("invariant", "conformance.checks:check_invariant", "invariants", cost=2.0),
-        Check("determinism", "conformance.checks:check_determinism", "run-to-run determinism"),
+        Check(
+            "invariant",
+            "conformance.checks:check_invariant",
+            "invariants",
+            extended=True,
+            cost=2.0,
+        ),
+        Check(
+            "determinism",
+            "conformance.checks:check_determinism",
+            "run-to-run determinism",
+            extended=True,
+        ),
         Check(
             "indices",
             "conformance.checks:check_indices",
@@ -125,6 +137,7 @@ ALL: dict[str, Check] = {
             expected="indices",
             exact="always",
             selecting_only=True,
+            extended=True,
             variant_output="indices",
             diagnosed=True,
             native_call=True,
@@ -136,6 +149,7 @@ ALL: dict[str, Check] = {
             expected="unpool",
             exact="always",
             selecting_only=True,
+            extended=True,
             variant_output="unpool",
             diagnosed=True,
             native_call=True,
@@ -155,6 +169,11 @@ def of(name: str) -> Check:
 def named(predicate) -> list[str]:
     """The names of the checks a predicate on `Check` holds for, in table order."""
     return [n for n, c in ALL.items() if predicate(c)]
+
+
+def extended(dtype_is_float: bool, selects: bool) -> tuple[str, ...]:
+    """The checks the default suite's generated cases add to values and gradients."""
+    return tuple(n for n, c in ALL.items() if c.extended and c.applies(dtype_is_float, selects))
 
 
 def defaults(dtype_is_float: bool) -> tuple[str, ...]:
