@@ -16,7 +16,7 @@ from conformance.errors import Unsupported
 class TensorFlowGraphBackend(TensorFlowBackend):
     name = "tensorflow-graph"
     jit_compile = False
-    checks = ("forward", "grad", "default_stride", "error_parity", "indices")
+    checks = ("forward", "grad", "default_stride", "error_parity", "indices", "resized")
     default_stride_api = "tf.function(tf.nn.pool(x, window_shape, pooling_type)) (strides omitted)"
 
     @property
@@ -26,6 +26,25 @@ class TensorFlowGraphBackend(TensorFlowBackend):
     def _run(self, fn, *arrays):
         function = tf.function(fn, jit_compile=self.jit_compile, reduce_retracing=False)
         return _numpy(function(*(tf.constant(a) for a in arrays)))
+
+    def _forward_resized(self, spec, x, second, device):
+        """One tf.function traced once for inputs of unknown spatial size (an input signature
+        of None dims, as a SavedModel serving signature has), called at x's size, then at
+        `second`'s: the graph (or XLA program) must not depend on the size it first saw."""
+        args, pool = self._args(spec, x), self._fn(spec)
+        self._args(spec, second)  # what tf.nn cannot express at the second size is Unsupported
+        first = tf.constant(x)
+        signature = [tf.TensorSpec([None] * x.ndim, first.dtype)]
+        function = tf.function(
+            lambda xt: pool(xt, **args), input_signature=signature, jit_compile=self.jit_compile
+        )
+        with self._device(device):
+            function(first)
+            out = _numpy(function(tf.constant(second)))
+        traces = function.experimental_get_tracing_count()
+        if traces != 1:  # not one dynamic-shape trace: the check would test nothing
+            raise RuntimeError(f"traced {traces} times for one input signature")
+        return out
 
 
 class TensorFlowXlaBackend(TensorFlowGraphBackend):

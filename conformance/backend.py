@@ -75,6 +75,16 @@ class Backend:
         self._prepare(spec, x, device)
         return self._call(self._unpool, spec, x, device)
 
+    def forward_resized(
+        self, spec: PoolSpec, x: np.ndarray, second: np.ndarray, device: Device = Device.CPU
+    ) -> np.ndarray:
+        """The `resized` check: prepare the call for `x` with its spatial dims dynamic (trace,
+        export, convert), then run that prepared call on `second` (another spatial size) and
+        return its output."""
+        self._prepare(spec, x, device)
+        self._prepare(spec, second, device)
+        return self._call(self._forward_resized, spec, x, second, device)
+
     def forward_default_stride(
         self, spec: PoolSpec, x: np.ndarray, device: Device = Device.CPU
     ) -> np.ndarray:
@@ -112,6 +122,13 @@ class Backend:
         the case's embedded input and compares with the embedded expected values (the check's:
         `checks.expected_values`)."""
         return reproducer.script(self, case, check, expected, source)
+
+    def _forward_resized(self, spec: PoolSpec, x: np.ndarray, second: np.ndarray, device):
+        """Targets that compute every call afresh have nothing to prepare for one size."""
+        raise Unsupported(
+            f"{self.name} computes every call afresh (nothing is prepared for one input size "
+            "and run at another)"
+        )
 
     def _snippet(self, spec: PoolSpec, x: np.ndarray, check: str) -> list[str]:
         """Source lines that make the native call on `x` (`gy` for grad; dtype `DTYPE`, with

@@ -39,6 +39,11 @@ class Check:
     # the reference variant output `differs_under` compares (default_stride computes a forward
     # pass); None: no alternative semantics applies
     variant_output: str | None = None
+    # known entries limited to this check hold here too (a forward pass by another road)
+    counts_as: str | None = None
+    # "module:function" giving the case the result is about, where the check computes another
+    # one (known entries match its facts); None: the case itself
+    checked_case: str | None = None
     diagnosed: bool = False  # a mismatch is matched against the reference variants
     native_call: bool = False  # the record names the target's native call (ONNX node, ...)
     # every target's reproducer template covers it (`conformance show` prints one); a target
@@ -66,6 +71,10 @@ class Check:
 
     def function(self):
         return _resolve(self.run)
+
+    def case_checked(self, case):
+        """The case this check's result is about (`checked_case`), or `case` itself."""
+        return _resolve(self.checked_case)(case) if self.checked_case else case
 
 
 @cache
@@ -108,6 +117,7 @@ ALL: dict[str, Check] = {
             "default stride (stride left out)",
             expected="forward",
             variant_output="forward",
+            counts_as="forward",
             native_call=True,
             reproducible=True,
         ),
@@ -154,6 +164,16 @@ ALL: dict[str, Check] = {
             diagnosed=True,
             native_call=True,
             cost=1.5,
+        ),
+        Check(
+            "resized",
+            "conformance.checks:check_resized",
+            "export at one input size, run at another",
+            expected="forward",  # the reference's forward pass at the second size
+            extended=True,
+            variant_output="forward",
+            counts_as="forward",
+            checked_case="conformance.checks:resized",
         ),
     )
 }

@@ -226,6 +226,35 @@ def check_invariant(case: Case, backend, device: str) -> Outcome:
     return Outcome(invariants.check(case, backend, device))
 
 
+RESIZE_FACTOR = 2  # the second input size: every spatial dim doubled
+
+
+def resized(case: Case) -> Case:
+    """The case at its second input size: every spatial dim doubled (adaptive pooling keeps its
+    output size, so every window moves; fixed pooling gets more windows), same dtype, family
+    and seed. Unsupported where the spec is invalid there or the values were written by hand."""
+    if case.values is not None:
+        raise Unsupported("hand-written values have one size only")
+    axes = case.spec.spatial_axes()
+    shape = tuple(n * RESIZE_FACTOR if i in axes else n for i, n in enumerate(case.input_shape))
+    try:
+        return Case(case.spec, shape, case.dtype, case.family, case.seed, case.suite)
+    except InvalidSpec as exc:
+        raise Unsupported(f"the spec is invalid at the second input size {shape}: {exc}") from None
+
+
+def check_resized(case: Case, backend, device: str) -> Outcome:
+    """Converters and compilers specialise on the shapes they see: the target prepares the
+    call for the case's input with its spatial dims left dynamic (where the path can) and runs
+    it at a second size, compared with the reference at that size (issue 23). A target that
+    computes every call afresh says so (Unsupported): there is nothing to specialise."""
+    second = resized(case)
+    actual = backend.forward_resized(case.spec, case.make_input(), second.make_input(), device)
+    return Outcome(
+        None, "reference", actual, cached_reference(second, "forward"), scale=scale(second, "forward")
+    )
+
+
 def expected_values(case, check: str, default_stride: str | None = "kernel") -> tuple[np.ndarray, str]:
     """What an array check compares against, and whence: a seed's hand-entered values, else
     the reference (default_stride: at the target's documented default). A reproducer embeds it."""

@@ -93,6 +93,11 @@ def case_as_checked(case: Case, check: str, default_stride: str | None) -> Case:
     pytest plugin both classify through this)."""
     if check == "default_stride" and default_stride and default_stride != "kernel":
         return _at_default(case, default_stride)
+    if check in checkdefs.ALL:  # a check computed on another case (resized: a second size)
+        try:
+            return checkdefs.of(check).case_checked(case)
+        except (Unsupported, InvalidSpec):
+            return case
     return case
 
 

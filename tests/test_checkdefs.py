@@ -34,8 +34,14 @@ def test_cases_validate_against_the_declarations():
 def test_defaults_and_extended_checks_follow_the_traits():
     assert checkdefs.defaults(True) == ("forward", "grad")  # hand-entered rule of the seeds
     assert checkdefs.defaults(False) == ("forward",)  # no gradient of integers
-    assert checkdefs.extended(True, True) == ("invariant", "determinism", "indices", "unpool")
-    assert checkdefs.extended(True, False) == ("invariant", "determinism")
+    assert checkdefs.extended(True, True) == (
+        "invariant",
+        "determinism",
+        "indices",
+        "unpool",
+        "resized",
+    )
+    assert checkdefs.extended(True, False) == ("invariant", "determinism", "resized")
 
 
 def test_the_comparison_rule_is_the_declared_one():

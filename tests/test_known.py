@@ -56,3 +56,12 @@ def test_bad_known_file_is_a_clear_error(tmp_path):
     with pytest.raises(InvalidSpec) as info:
         known.load("broken", str(tmp_path))
     assert "broken.toml" in str(info.value) and "surprise" in str(info.value)
+
+
+def test_a_device_enum_matches_entries_written_with_the_plain_string():
+    """Device is a str enum; facts compare by type too, so they must hold the plain string."""
+    from conformance.devices import Device
+
+    facts = case_facts(AVG_SAME, "forward", Device.CPU)
+    assert type(facts["device"]) is str and facts["device"] == "cpu"
+    assert KnownDivergence("x", "mismatch", "r", "l", when={"device": "cpu"}).matches(facts, "1.0")
