@@ -19,9 +19,11 @@ def _persistent_cache() -> None:
     """Keep XLA's compilations across runs (each new shape compiles): a user cache folder."""
     import os
 
-    from conformance import cachedir
+    from conformance import cachedir, cpu
 
-    folder = os.environ.get("CONFORMANCE_JAX_CACHE") or str(cachedir.folder("jax"))
+    folder = os.environ.get("CONFORMANCE_JAX_CACHE") or str(
+        cachedir.folder("jax") / cpu.kernel_key()  # as inductor's: one folder per CPU key
+    )
     for option, value in (
         ("jax_compilation_cache_dir", folder),
         ("jax_persistent_cache_min_compile_time_secs", 0.0),

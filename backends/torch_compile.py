@@ -16,11 +16,12 @@ from __future__ import annotations
 import os
 from typing import ClassVar
 
-from conformance import cachedir
+from conformance import cachedir, cpu
 
 os.environ.setdefault(
     "TORCHINDUCTOR_CACHE_DIR",
-    os.environ.get("CONFORMANCE_INDUCTOR_CACHE") or str(cachedir.folder("inductor")),
+    # one folder per CPU kernel key: a cache filled under another ISA gives wrong values
+    os.environ.get("CONFORMANCE_INDUCTOR_CACHE") or str(cachedir.folder("inductor") / cpu.kernel_key()),
 )
 
 import torch

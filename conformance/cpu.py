@@ -191,6 +191,18 @@ def facts(dtype: str) -> dict[str, Any]:
     return detect().facts(dtype)
 
 
+def kernel_key() -> str:
+    """A short key of what selects compiled kernels here (the CPU's flags and the ISA
+    switches): compile caches live in a folder per key. Measured (issue 22): inductor's cache,
+    filled with ATEN_CPU_CAPABILITY=avx2 and read without it (or the other way round), returns
+    wrong values (garbage sums, subnormal noise) for float64 and bfloat16 pooling."""
+    import hashlib
+
+    here = detect()
+    text = f"{here.machine}|{sorted(here.flags)}|{sorted(here.knobs)}"
+    return "cpu-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def fact_names() -> tuple[str, ...]:
     """The names of the CPU facts every environment records (entries may name no other)."""
     return tuple(facts("float32"))

@@ -84,3 +84,17 @@ def test_tf_onednn_agrees_with_tensorflow_itself(setting):
     assert out.returncode == 0, out.stderr[-2000:]
     theirs, ours = out.stdout.split()[-2:]
     assert theirs == ours
+
+
+def test_compile_caches_are_kept_apart_by_the_kernel_selecting_switches(monkeypatch):
+    """An inductor cache filled under ATEN_CPU_CAPABILITY=avx2 gave wrong values read without
+    it (issue 22's reduced-ISA leg): each switch setting gets its own cache folder."""
+    native = cpu.kernel_key()
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    cpu.detect.cache_clear()
+    try:
+        assert cpu.kernel_key() != native
+    finally:
+        monkeypatch.delenv("ATEN_CPU_CAPABILITY")
+        cpu.detect.cache_clear()
+    assert cpu.kernel_key() == native
