@@ -147,6 +147,8 @@ def _attach_evidence(result: Result, case: Case, check: str, backend, actual, ex
         result.extra["evidence_error"] = f"{type(exc).__name__}: {exc}"
     if backend is not None and hasattr(backend, "reproducer"):
         try:
+            if expected is None:  # the call raised: the script still shows what was expected
+                expected, source = checks.expected_values(case, check, backend.default_stride)
             result.extra["reproducer"] = backend.reproducer(case, check, expected, source)
         except Exception as exc:
             result.extra["reproducer"] = f"# no reproducer: {type(exc).__name__}: {exc}"
