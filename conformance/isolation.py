@@ -51,6 +51,7 @@ def _worker_main(conn: Connection, stderr_path: str, extra: dict[str, str]) -> N
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(fd, 2)
+    os.dup2(fd, 1)  # a framework printing to stdout (TorchScript export dumps its graph) too
     from conformance import checks, registry, runner
 
     for name, target in extra.items():
