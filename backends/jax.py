@@ -10,17 +10,17 @@ changes the output) and a default stride (window_strides is required).
 
 from __future__ import annotations
 
+import os
+
 import jax
+
+from conformance import cachedir, cpu
 
 jax.config.update("jax_enable_x64", True)  # float64 and int64 inputs stay 64-bit
 
 
 def _persistent_cache() -> None:
     """Keep XLA's compilations across runs (each new shape compiles): a user cache folder."""
-    import os
-
-    from conformance import cachedir, cpu
-
     folder = os.environ.get("CONFORMANCE_JAX_CACHE") or str(
         cachedir.folder("jax") / cpu.kernel_key()  # as inductor's: one folder per CPU key
     )

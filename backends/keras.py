@@ -45,7 +45,7 @@ _GLOBAL_LAYERS = {
 def _import_keras(wanted: str):
     if "keras" not in sys.modules:
         os.environ["KERAS_BACKEND"] = wanted
-    import keras
+    import keras  # noqa: PLC0415 (lazy: KERAS_BACKEND must be set before keras loads)
 
     loaded = keras.backend.backend()
     if loaded != wanted:
@@ -171,7 +171,7 @@ class KerasTensorFlowBackend(KerasBackend):
         ]
 
     def _vjp(self, spec, x, gy, device):
-        import tensorflow as tf
+        import tensorflow as tf  # noqa: PLC0415 (lazy: only the TensorFlow-backed Keras target loads TF)
 
         layer, _ = self._layer(spec, x)
         xt = self._tensor(x, device)
@@ -186,7 +186,7 @@ class KerasJaxBackend(KerasBackend):
     keras_backend = "jax"
 
     def __init__(self):
-        import backends.jax  # noqa: F401  (x64 and the persistent compilation cache)
+        import backends.jax  # noqa: F401, PLC0415 (lazy: only the JAX-backed Keras target loads JAX; x64, compilation cache)
 
         super().__init__()
 
@@ -194,7 +194,7 @@ class KerasJaxBackend(KerasBackend):
         return ["import jax", "y, pullback = jax.vjp(layer, xk)", "out = pullback(gk)[0]"]
 
     def _vjp(self, spec, x, gy, device):
-        import jax
+        import jax  # noqa: PLC0415 (lazy: only the JAX-backed Keras target loads JAX)
 
         layer, _ = self._layer(spec, x)
         _, pullback = jax.vjp(layer, self._tensor(x, device))

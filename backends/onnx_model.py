@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ml_dtypes
 import numpy as np
 
 from conformance.dtypes import name_of
@@ -156,8 +157,8 @@ def build(
     """The model for one case (input_shape in the case's own layout), checked by onnx.checker
     (structure and attribute types). `head` "indices" adds MaxPool's Indices output (with
     `storage_order`), "unpool" feeds y and Indices to MaxUnpool at the input's shape."""
-    import onnx
-    from onnx import helper
+    import onnx  # noqa: PLC0415 (lazy: framework (onnx is an extra))
+    from onnx import helper  # noqa: PLC0415 (lazy: framework (onnx is an extra))
 
     opset = _opset(spec, dtype, head)
     attrs = attributes(spec, input_shape, with_stride)
@@ -226,8 +227,6 @@ def to_plane_positions(
 
 def _np_name(dtype: str) -> str:
     if dtype == "bfloat16":
-        import ml_dtypes
-
         return ml_dtypes.bfloat16
     return dtype
 

@@ -25,7 +25,7 @@ _SESSIONS = 256  # sessions kept; building one costs about a millisecond
 
 def _ort():
     """onnxruntime, imported on first use: the openvino subclass must load without it."""
-    import onnxruntime
+    import onnxruntime  # noqa: PLC0415 (lazy: the openvino subclass loads without onnxruntime)
 
     return onnxruntime
 

@@ -81,7 +81,7 @@ class OpenVinoBackend(OnnxRuntimeBackend):
         return onnx_model.from_model_layout(spec, y), onnx_model.from_model_layout(spec, idx)
 
     def _adaptive(self, spec, x: np.ndarray) -> list[np.ndarray]:
-        import openvino.opset8 as ops8
+        import openvino.opset8 as ops8  # noqa: PLC0415 (lazy: the opset module only for adaptive pooling)
 
         if x.dtype.name == "bfloat16":
             raise Unsupported("openvino's Python API takes no bfloat16 arrays (NumPy has no bfloat16)")

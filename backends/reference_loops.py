@@ -35,8 +35,11 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from conformance.spec import AdaptiveDim, PoolSpec
 
 DISABLE_ENV = "CONFORMANCE_NO_COMPILED"  # set to 1: the NumPy loops (for comparing the two)
 
@@ -45,7 +48,7 @@ DISABLE_ENV = "CONFORMANCE_NO_COMPILED"  # set to 1: the NumPy loops (for compar
 def _kernels():
     """The compiled loops module, or None where numba is missing."""
     try:
-        from backends import reference_kernels
+        from backends import reference_kernels  # noqa: PLC0415 (lazy: numba is optional (the extra `fast`))
     except ImportError:
         return None
     return reference_kernels
@@ -66,7 +69,6 @@ def match_threads(n: int) -> int:
 
 @functools.cache
 def _pool():
-    from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(_THREADS[0], thread_name_prefix="reference-loops")
 
@@ -95,8 +97,6 @@ def available() -> bool:
 def _dim_windows(g) -> tuple:
     """(base, first, stop, step) of one dim: window o reads base[o] + t * step for t in
     [first[o], stop[o]), the in-bounds elements only."""
-    from conformance.spec import AdaptiveDim
-
     o = np.arange(g.out, dtype=np.int64)
     if isinstance(g, AdaptiveDim):  # [start, start + length)
         starts = np.array([g.window(j)[0] for j in range(g.out)], dtype=np.int64)
@@ -220,7 +220,6 @@ def warm_up() -> bool:
     scripts/bootstrap.sh runs it once after installing. False where numba is missing."""
     if not available():
         return False
-    from conformance.spec import PoolSpec
 
     spec = PoolSpec("max", 2, stride=1)
     geoms = spec.geometry((1, 1, 3, 3))

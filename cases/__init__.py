@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from collections.abc import Callable
 from dataclasses import replace as dc_replace
 from functools import cache
@@ -10,6 +12,7 @@ from cases import suite_cache
 from cases.axes import AXES, GEOMETRY_AXES, build_case, violates
 from cases.covering import Coverage, covering_array, measure
 from cases.errors import error_cases
+from cases.files import load_cases
 from cases.native import NATIVE, native_axes, native_rule
 from cases.regressions import regression_cases
 from cases.seeds import seed_cases
@@ -68,9 +71,6 @@ def full(seed: int = 0) -> list[Case]:
     combinations excluded by rule; layout, dtype, input family and batch are picked per geometry
     by a stable hash, so each of their values meets many geometries, uncorrelated with any axis.
     Tens of thousands of cases: for nightly runs. Another seed picks other values and inputs."""
-    import hashlib
-    import itertools
-
     names = list(GEOMETRY_AXES)
     rest = [n for n in AXES if n not in names]
     cases, seen = [], set()
@@ -151,8 +151,6 @@ def is_case_file(name: str) -> bool:
 def load_suites(arg: str, seed: int = 0) -> list[Case]:
     """The one loader of the CLI and the pytest plugin: comma-separated suite names and case
     files (`file:PATH`, or a path ending in .toml/.json/.yaml/.yml), each taken once."""
-    from cases.files import load_cases
-
     cases: list[Case] = []
     first: dict[str, tuple[str, Case]] = {}  # case id -> (where it came from, the case)
     for name in dict.fromkeys(n.strip() for n in arg.split(",") if n.strip()):

@@ -25,6 +25,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from conformance.case import Case
 from conformance.errors import InvalidSpec, UsageError, shorten
 from conformance.spec import PoolSpec
@@ -54,7 +56,6 @@ FORMATS = {".toml": "TOML", ".json": "JSON", ".yaml": "YAML", ".yml": "YAML"}
 
 
 def _yaml_load(text: str) -> Any:
-    import yaml
 
     class BoundedLoader(yaml.SafeLoader):
         """SafeLoader that stops at MAX_ALIASES alias uses (the billion-laughs bomb)."""

@@ -18,6 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+import ml_dtypes
+import numpy as np
+
 from conformance import cachedir
 
 # The suites worth remembering: generated from covering arrays (seconds). The hand-written ones
@@ -33,8 +36,6 @@ def enabled() -> bool:
 
 @functools.cache
 def source_key() -> str:
-    import ml_dtypes
-    import numpy as np
 
     digest = hashlib.sha256(f"{sys.version}|{np.__version__}|{ml_dtypes.__version__}".encode())
     cachedir.hash_sources(digest, SOURCES)

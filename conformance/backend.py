@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from conformance import reproducer
+from conformance import ops, reproducer
 from conformance.devices import DEVICES, Device
 from conformance.dtypes import name_of
 from conformance.errors import InvalidSpec, Unsupported
@@ -188,8 +188,6 @@ def agreed_positions(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _require_selecting(spec: PoolSpec, call: str) -> None:
     if not spec.kind.selects:
-        from conformance import ops
-
         allowed = tuple(name for name, op in ops.ALL.items() if op.selects)
         raise InvalidSpec("op", spec.op, f"one of {allowed} for {call}")
 

@@ -17,14 +17,18 @@ and noisy, so a lone absolute time means little.
 from __future__ import annotations
 
 import json
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from conformance import registry
+from conformance import packages, registry
 from conformance.devices import DEVICES
 from conformance.errors import Unsupported
 from conformance.spec import PoolSpec
@@ -108,10 +112,9 @@ def paired_ratio(
 def bench_reference(reps: int) -> list[dict]:
     """The reference against PyTorch's CPU kernel through the same Backend interface, on the
     same number of threads (PyTorch's default, one per core; numba's set to match)."""
-    import torch
+    import torch  # noqa: PLC0415 (lazy: framework (torch is an extra))
 
-    from backends import reference_loops
-
+    reference_loops = packages.load("backends.reference_loops")
     threads = reference_loops.match_threads(torch.get_num_threads())
     ref, torch_b = registry.get("numpy"), registry.get("torch")
     rows = []
@@ -258,9 +261,6 @@ def format_result(result: dict) -> str:
 def _timed_process(argv: list[str], env: dict | None = None) -> tuple[float, float, int]:
     """(wall seconds, peak RSS in GB of the process and the workers it waited for, exit code)
     of one command in a fresh process."""
-    import os
-    import subprocess
-
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -274,9 +274,6 @@ def bench_suite(backends: list[str], suite: str = "smoke") -> list[dict]:
     excluded: the run folder records its own seconds), the whole process's wall time, and its
     peak RSS (the target's framework and the reference loaded). Compiled modes and JAX use
     their persistent compilation caches as they are on this machine."""
-    import sys
-    import tempfile
-
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in [b for b in backends if b != "numpy"]:
@@ -352,14 +349,7 @@ def bench_startup(reps: int) -> list[dict]:
     (its target), the reference's first forward and gradient calls (max and avg, float32 and
     float64) with numba's on-disk cache warm, cold (an empty cache folder: every kernel
     compiles), and with the NumPy loops; and the time to load each suite."""
-    import os
-    import subprocess
-    import sys
-    import tempfile
-
-    from conformance import registry as reg
-
-    modules = sorted({m for n in reg.names() for m in _framework_modules(n)})
+    modules = sorted({m for n in registry.names() for m in _framework_modules(n)})
     imports = "; ".join(f"__import__({m!r})" for m in modules)
     rows = []
 
@@ -426,20 +416,18 @@ def bench_startup(reps: int) -> list[dict]:
                 "ratio": value / numpy_loops,
             }
         )
-    from cases import SUITES, get_suite
 
-    for name in SUITES:
+    suites = packages.load("cases")
+    for name in suites.SUITES:
         start = time.perf_counter()
-        get_suite.__wrapped__(name)
+        suites.get_suite.__wrapped__(name)
         rows.append({"what": f"load suite {name} (suite cache)", "seconds": time.perf_counter() - start})
     return rows
 
 
 def _framework_modules(name: str) -> list[str]:
     """The top-level modules a target's framework needs (what `list` must import to probe it)."""
-    from conformance.registry import target
-
-    framework = target(name).framework
+    framework = registry.target(name).framework
     return {
         "numpy": [],
         "litert": ["ai_edge_litert", "tensorflow"],

@@ -10,6 +10,7 @@ import hashlib
 import itertools
 from dataclasses import dataclass, field
 
+import ml_dtypes
 import numpy as np
 
 from conformance import checkdefs
@@ -192,7 +193,6 @@ def _extreme(rng: np.random.Generator, size: int, dtype: str, family: str) -> np
         hi = rng.integers(int(info.max) - 63, int(info.max) + 1, size)
         lo = rng.integers(int(info.min), int(info.min) + 64, size)
         return np.where(rng.random(size) < 0.5, hi, lo).astype(dt)
-    import ml_dtypes
 
     info = ml_dtypes.finfo(dt)
     if family == "near_overflow":

@@ -41,8 +41,8 @@ class Check:
     variant_output: str | None = None
     # known entries limited to this check hold here too (a forward pass by another road)
     counts_as: str | None = None
-    # "module:function" giving the case the result is about, where the check computes another
-    # one (known entries match its facts); None: the case itself
+    # "module:function" (case, the target's default_stride) -> the case the result is about,
+    # where the check computes another one (known entries match its facts); None: the case
     checked_case: str | None = None
     diagnosed: bool = False  # a mismatch is matched against the reference variants
     native_call: bool = False  # the record names the target's native call (ONNX node, ...)
@@ -72,9 +72,10 @@ class Check:
     def function(self):
         return _resolve(self.run)
 
-    def case_checked(self, case):
-        """The case this check's result is about (`checked_case`), or `case` itself."""
-        return _resolve(self.checked_case)(case) if self.checked_case else case
+    def case_checked(self, case, default_stride: str | None = None):
+        """The case this check's result is about (`checked_case`, given the target's documented
+        default stride), or `case` itself."""
+        return _resolve(self.checked_case)(case, default_stride) if self.checked_case else case
 
 
 @cache
@@ -118,6 +119,7 @@ ALL: dict[str, Check] = {
             expected="forward",
             variant_output="forward",
             counts_as="forward",
+            checked_case="conformance.checks:at_documented_default",
             native_call=True,
             reproducible=True,
         ),

@@ -10,13 +10,14 @@ of a result is fed the expected array from here (`expected_values`).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from conformance import checkdefs, registry
+from conformance import checkdefs, errorparity, invariants, registry
 from conformance.case import Case
 from conformance.compare import Comparison, compare
 from conformance.errors import InvalidSpec, Unsupported
@@ -213,7 +214,6 @@ def check_determinism(case: Case, backend, device: str) -> Outcome:
 
 
 def check_error_parity(case, backend, device: str) -> Outcome:
-    from conformance import errorparity
 
     backend._check_device(device)
     cmp, actual = errorparity.check(case, backend, reference_target(), device)
@@ -221,7 +221,6 @@ def check_error_parity(case, backend, device: str) -> Outcome:
 
 
 def check_invariant(case: Case, backend, device: str) -> Outcome:
-    from conformance import invariants
 
     return Outcome(invariants.check(case, backend, device))
 
@@ -229,7 +228,7 @@ def check_invariant(case: Case, backend, device: str) -> Outcome:
 RESIZE_FACTOR = 2  # the second input size: every spatial dim doubled
 
 
-def resized(case: Case) -> Case:
+def resized(case: Case, default_stride: str | None = None) -> Case:
     """The case at its second input size: every spatial dim doubled (adaptive pooling keeps its
     output size, so every window moves; fixed pooling gets more windows), same dtype, family
     and seed. Unsupported where the spec is invalid there or the values were written by hand."""
@@ -241,6 +240,21 @@ def resized(case: Case) -> Case:
         return Case(case.spec, shape, case.dtype, case.family, case.seed, case.suite)
     except InvalidSpec as exc:
         raise Unsupported(f"the spec is invalid at the second input size {shape}: {exc}") from None
+
+
+def at_documented_default(case: Case, default_stride: str | None) -> Case:
+    """The case a default_stride result is about: the geometry at the target's documented
+    default stride (the same id, so the same input), where that default is not the kernel."""
+    if not default_stride or default_stride == "kernel":
+        return case
+    return dataclasses.replace(
+        case,
+        spec=at_default_stride(case.spec, default_stride),
+        name=case.id,
+        expected=None,
+        expected_shape=None,
+        expected_grad=None,
+    )
 
 
 def check_resized(case: Case, backend, device: str) -> Outcome:
@@ -257,13 +271,18 @@ def check_resized(case: Case, backend, device: str) -> Outcome:
 
 def expected_values(case, check: str, default_stride: str | None = "kernel") -> tuple[np.ndarray, str]:
     """What an array check compares against, and whence: a seed's hand-entered values, else
-    the reference (default_stride: at the target's documented default). A reproducer embeds it."""
+    the reference on the case the check computes (default_stride: at the target's documented
+    default; resized: at the second size). A reproducer embeds it."""
     x = case.make_input()
-    what = checkdefs.of(check).expected
-    if what in ("indices", "unpool"):
-        return cached_reference(case, what), "reference"
-    if check == "default_stride" and default_stride not in (None, "kernel"):
-        return reference_target().forward(at_default_stride(case.spec, default_stride), x), "reference"
+    definition = checkdefs.of(check)
+    if definition.expected in ("indices", "unpool"):
+        return cached_reference(case, definition.expected), "reference"
+    checked = definition.case_checked(case, default_stride)
+    if checked is not case:  # computed on another case (checkdefs `checked_case`): at another
+        # size (resized) on that size's input, at another stride (default_stride) on this input
+        same_size = checked.input_shape == case.input_shape
+        return reference_target().forward(checked.spec, x if same_size else checked.make_input()), "reference"
+    what = definition.expected
     if what == "grad":
         if getattr(case, "expected_grad", None) is not None:
             return np.asarray(case.expected_grad).reshape(case.input_shape).astype(x.dtype), "seed"

@@ -12,20 +12,37 @@ import math
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from conformance import checkdefs, execution, options, packages, registry, runfolder, runner
+from conformance import (
+    __version__,
+    bench,
+    checkdefs,
+    execution,
+    options,
+    packages,
+    probes,
+    registry,
+    runfolder,
+    runner,
+    shard,
+    share,
+)
 from conformance.devices import Device
 from conformance.devices import expand as expand_devices
 from conformance.errors import UsageError
+from conformance.export import export
 from conformance.results import FAILING, ResultWriter, environment, source_row, versions_label
+from conformance.shard import Shard
+from conformance.share import describe
 
 
 def _suites(arg: str, seed: int = 0):
-    from cases import load_suites
 
-    return load_suites(arg, seed)
+    return packages.load("cases").load_suites(arg, seed)
 
 
 class _Progress:
@@ -35,7 +52,7 @@ class _Progress:
         self.total, self.done, self.start, self.shown = total, 0, time.perf_counter(), -1
         self.bar = None
         if sys.stderr.isatty():
-            from rich.progress import (
+            from rich.progress import (  # noqa: PLC0415 (lazy: rich's progress bar only on a terminal)
                 BarColumn,
                 MofNCompleteColumn,
                 Progress,
@@ -129,8 +146,6 @@ def cmd_run(args) -> int:
         raise UsageError("--versioned-out names a new run folder; --resume continues one")
     previous = _resume_settings(args) if args.resume else None
     if args.shard:  # a usage error before any suite is built
-        from conformance.shard import Shard
-
         args.shard = str(Shard.parse(args.shard))
     args.suite = args.suite or "default"
     args.device = args.device or Device.CPU
@@ -171,8 +186,6 @@ def cmd_run(args) -> int:
 def _shard_of(cases: list, args) -> list:
     """--shard K/N: this shard's cases (conformance.shard), partitioned over the *asked* targets
     (every registered one when --backends is left out), so every machine cuts the same way."""
-    from conformance import shard
-
     args.whole_suite = {"cases": len(cases), "cases_hash": runfolder.cases_hash(cases)}
     return shard.select(cases, args.asked_backends or registry.names(), shard.Shard.parse(args.shard))
 
@@ -189,10 +202,7 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
     left_out: dict = {}
     args.complete = args.complete or bool(args.shard)  # shards cut a complete run between them
     if not args.complete:  # conformance.share: the compiling targets' first-run share
-        from cases.native import in_space
-        from conformance import share
-
-        tasks, left_out = share.first_run(tasks, in_space)
+        tasks, left_out = share.first_run(tasks, packages.load("cases.native").in_space)
     if not tasks:
         raise UsageError(
             f"nothing to compare: no task for suite {args.suite!r} on {', '.join(backends)}"
@@ -223,10 +233,10 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
     if args.shard:  # what `conformance report` needs to tell a complete set of shards
         env.update(shard=args.shard, whole_suite=args.whole_suite, asked_backends=args.asked_backends)
     if any(s.strip() in ("smoke", "default") for s in args.suite.split(",")):
-        from cases import coverage
-
         generated = [c for c in cases if getattr(c, "axes", None)]
-        env["coverage"] = [str(c) for c in coverage(generated, native="default" in args.suite)]
+        env["coverage"] = [
+            str(c) for c in packages.load("cases").coverage(generated, native="default" in args.suite)
+        ]
         for line in env["coverage"]:
             print(f"coverage: {line}", file=sys.stderr)
     results_path = out / runfolder.RESULTS
@@ -253,7 +263,6 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
     else:
         failing = 0
     runfolder.write_environment(out, env)
-    from conformance.share import describe
 
     for line in describe(left_out):
         print(line, file=sys.stderr)
@@ -276,7 +285,7 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
     env["seconds"] = round(earlier + time.perf_counter() - start, 2)  # every segment together
     env["partial"] = False
     runfolder.write_environment(out, env)
-    from conformance.report import write_report
+    from conformance.report import write_report  # noqa: PLC0415 (lazy: pandas and Jinja2 only when a report is written)
 
     print(write_report(out))
     print(f"results: {results_path}\nreport:  {out / 'report.html'}")
@@ -300,13 +309,9 @@ def cmd_list(args) -> int:
     """Targets (conformance.probes: probed in worker processes, in parallel, then remembered
     until anything installed changes) and suites (counted from the suite cache; built, the
     first time, while the workers import)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from cases import SUITES, get_suite
-    from conformance import probes
-
     with ThreadPoolExecutor(1) as counting:
-        counts = counting.submit(lambda: {name: len(get_suite(name)) for name in SUITES})
+        suites = packages.load("cases")
+        counts = counting.submit(lambda: {name: len(suites.get_suite(name)) for name in suites.SUITES})
         probed, when = probes.targets(fresh=args.fresh)
         counts = counts.result()
     stamp = (
@@ -324,7 +329,7 @@ def cmd_list(args) -> int:
         ref = " (reference)" if name == registry.REFERENCE else ""
         print(f"  {name:<16} {info['version']:<16} devices: {', '.join(info['devices'])}{ref}")
     print("suites:")
-    for name, (about, _) in SUITES.items():
+    for name, (about, _) in suites.SUITES.items():
         print(f"  {name:<11} {counts[name]:>6} cases  {about}")
     return 0
 
@@ -332,13 +337,12 @@ def cmd_list(args) -> int:
 def _find_case(case_id: str, suites: str | None):
     """The case with this id: in the given suites/case files, else in every named suite
     (the large `full` suite last)."""
-    from cases import SUITES, get_suite, load_suites
-
+    known = packages.load("cases")
     if suites:
-        candidates = [(suites, load_suites(suites))]
+        candidates = [(suites, known.load_suites(suites))]
     else:
-        order = [s for s in SUITES if s != "full"] + ["full"]
-        candidates = ((name, get_suite(name)) for name in order)
+        order = [s for s in known.SUITES if s != "full"] + ["full"]
+        candidates = ((name, known.get_suite(name)) for name in order)
     for suite, found in candidates:
         for case in found:
             if case.id == case_id:
@@ -421,7 +425,6 @@ def cmd_diff(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from conformance.export import export
 
     cases = _suites(args.suite or "default", args.seed)
     manifest = export(
@@ -437,7 +440,7 @@ def cmd_export(args) -> int:
 
 def cmd_report(args) -> int:
     """Merge the results of several runs (one per environment) into one report folder."""
-    from conformance.report import write_report
+    from conformance.report import write_report  # noqa: PLC0415 (lazy: pandas and Jinja2 only when a report is written)
 
     out = Path(args.output)
     sources = [runfolder.results_path(src) for src in args.runs]
@@ -514,7 +517,6 @@ def _shard_set(env: dict) -> tuple[str, str, int]:
 
 
 def cmd_bench(args) -> int:
-    from conformance import bench
 
     what = [w.strip() for w in args.what.split(",") if w.strip()]
     known = {"reference", "scaling", "textbook", "layers", "startup", "suite"}
@@ -524,8 +526,6 @@ def cmd_bench(args) -> int:
     if "layers" in what:
         backends = execution.available_here(args.backends)
     elif "suite" in what:  # each target in its own run: every one that loads (probed apart)
-        from conformance import probes
-
         backends = execution.asked_targets(args.backends) or [
             n for n, info in probes.targets()[0].items() if "reason" not in info
         ]
@@ -533,7 +533,7 @@ def cmd_bench(args) -> int:
     result = bench.run(what, args.reps, backends, out, suite=args.suite or "smoke")
     print(bench.format_result(result))
     if out is not None and (out / "results.jsonl").exists():  # a run folder: add the table
-        from conformance.report import write_report
+        from conformance.report import write_report  # noqa: PLC0415 (lazy: pandas and Jinja2 only when a report is written)
 
         write_report(out)
         print(f"report with the performance table: {out / 'report.html'}")
@@ -673,13 +673,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("pooling-conformance")
     except PackageNotFoundError:  # a checkout on sys.path without an install
-        from conformance import __version__
-
         return __version__
 
 

@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance import features, reasons
+from conformance import features, reasons, registry
 from conformance.results import FAILING
 
 STATES = ("unexpected", "diverges", "agrees", "not_expressible", "untested")
@@ -51,8 +51,6 @@ class Cell:
 
 def target_order(records: list[dict]) -> list[dict[str, str]]:
     """The map's columns: one per target label (name + version), grouped by framework."""
-    from conformance import registry
-
     rank = {name: i for i, name in enumerate(registry.names())}
     seen: dict[str, dict[str, str]] = {}
     for r in records:

@@ -26,6 +26,7 @@ entries' `when` conditions may name (`fact_names()`; a test fails when an entry 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 from dataclasses import dataclass
@@ -196,8 +197,6 @@ def kernel_key() -> str:
     switches): compile caches live in a folder per key. Measured (issue 22): inductor's cache,
     filled with ATEN_CPU_CAPABILITY=avx2 and read without it (or the other way round), returns
     wrong values (garbage sums, subnormal noise) for float64 and bfloat16 pooling."""
-    import hashlib
-
     here = detect()
     text = f"{here.machine}|{sorted(here.flags)}|{sorted(here.knobs)}"
     return "cpu-" + hashlib.sha256(text.encode()).hexdigest()[:12]

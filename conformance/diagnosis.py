@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from conformance import checkdefs, checks
+from conformance import checkdefs, checks, registry
 from conformance.case import Case
 from conformance.compare import compare
 
@@ -19,8 +19,6 @@ from conformance.compare import compare
 @lru_cache(maxsize=4096)
 def differs_under(case: Case, check: str, variant: str) -> bool:
     """Whether the reference under `variant` (backends.numpy.VARIANTS) gives another result."""
-    from conformance import registry
-
     ref = registry.get(registry.REFERENCE)
     if not ref.variants[variant].applies_to(case.spec):
         return False

@@ -9,11 +9,16 @@ the same worker pool for targets that need a process of their own.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 from conformance import checks, registry, runner
 from conformance.errors import UsageError
+from conformance.isolation import WorkerPool
 from conformance.results import Result
 
 WORKER_MEMORY = 1.2e9  # bytes a worker with every framework loaded may take (measured peak)
@@ -21,8 +26,6 @@ WORKER_MEMORY = 1.2e9  # bytes a worker with every framework loaded may take (me
 
 def usable_cores() -> int:
     """The cores this process may run on (its affinity mask where the OS has one)."""
-    import os
-
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # macOS, Windows
@@ -93,8 +96,6 @@ class Isolated(Execution):
     """Every task in a worker process; the frameworks load in the workers only."""
 
     def __init__(self, backends_arg: str | None, jobs: int, timeout: float):
-        from conformance.isolation import WorkerPool
-
         self.pool = WorkerPool(jobs, timeout)
         asked = asked_targets(backends_arg)
         try:
@@ -137,8 +138,6 @@ class InProcess(Execution):
             for task in tasks:
                 yield runner.run_check(*task)
             return
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx, initializer=_ignore_sigint) as pool:
@@ -151,7 +150,6 @@ def start(backends_arg: str | None, *, isolate: bool, jobs: int, timeout: float)
 
 
 def _ignore_sigint() -> None:
-    import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for everyone
 

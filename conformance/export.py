@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conformance import checks
+from conformance import checks, packages
 from conformance.case import Case
 from conformance.compare import allowed_error
 from conformance.dtypes import is_float, name_of
@@ -119,11 +119,10 @@ def _storable(a: np.ndarray) -> np.ndarray:
 
 
 def _write_onnx(case: Case, x: np.ndarray, y: np.ndarray, out: Path) -> dict:
-    import onnx
-    from onnx import numpy_helper
+    import onnx  # noqa: PLC0415 (lazy: framework (onnx is an extra))
+    from onnx import numpy_helper  # noqa: PLC0415 (lazy: framework (onnx is an extra))
 
-    from backends import onnx_model
-
+    onnx_model = packages.load("backends.onnx_model")
     pm = onnx_model.build(case.spec, case.input_shape, case.dtype)
     folder = out / "onnx" / case.id
     data = folder / "test_data_set_0"

@@ -24,7 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from conformance import checkdefs
+from conformance import checkdefs, known
+from conformance.known import case_facts, holds
 
 BASELINE = "baseline"  # a result that exercises none of the features below
 UNATTRIBUTED = "unattributed"  # a divergence whose cause names none of its result's features
@@ -41,11 +42,9 @@ class Feature:
     explain: str = ""  # one line for the map's hover text
 
     def exercised_by(self, facts: dict[str, Any]) -> bool:
-        from conformance.known import _holds
-
         for key, want in self.when.items():
             options = want if isinstance(want, list) else [want]
-            if not any(_holds(facts.get(key), w) for w in options):
+            if not any(holds(facts.get(key), w) for w in options):
                 return False
         return True
 
@@ -248,8 +247,6 @@ def exercised(facts: dict[str, Any]) -> list[str]:
 
 def for_task(case: Any, check: str, device: str) -> list[str]:
     """The features of one task (a record's `features`): facts only, no reference run."""
-    from conformance.known import case_facts
-
     try:
         return exercised(case_facts(case, check, device, reference=False))
     except Exception:  # facts of an odd hand-written case: the map shows it as baseline
@@ -261,8 +258,6 @@ _TAG = re.compile(r"\[(\w+)\]")
 
 def _entry_features(backend: str, entry_id: str) -> tuple[set[str], set[str]]:
     """The features a known entry names: by its `differs_under` variants, by its conditions."""
-    from conformance import known
-
     try:
         entries = known.load(backend)
     except Exception:  # a backend this installation does not know (a merged result file)

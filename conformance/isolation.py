@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
+from conformance import checks, registry, runner
 from conformance.results import Result
+from conformance.runner import classify
 from conformance.task import Task
 
 DEFAULT_TIMEOUT = 300.0  # seconds per task
@@ -52,7 +54,6 @@ def _worker_main(conn: Connection, stderr_path: str, extra: dict[str, str]) -> N
     fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(fd, 2)
     os.dup2(fd, 1)  # a framework printing to stdout (TorchScript export dumps its graph) too
-    from conformance import checks, registry, runner
 
     for name, target in extra.items():
         registry.register(name, target)
@@ -151,8 +152,6 @@ class WorkerPool:
     def __init__(
         self, jobs: int = 1, timeout: float = DEFAULT_TIMEOUT, extra_backends: dict[str, str] | None = None
     ):
-        from conformance import registry
-
         self.extra = dict(registry._extra) | dict(extra_backends or {})
         self.timeout = timeout
         self.ctx = multiprocessing.get_context("spawn")
@@ -166,9 +165,7 @@ class WorkerPool:
 
     @staticmethod
     def _needs_own(name: str) -> bool:
-        from conformance.registry import target
-
-        return target(name).own_process
+        return registry.target(name).own_process
 
     def _own(self, name: str) -> _Worker:
         if name not in self.own:
@@ -184,8 +181,6 @@ class WorkerPool:
         """Which targets load, with versions and devices. Every worker is asked before any
         answer is read, so the frameworks import in parallel (the shared worker imports the
         shared targets' frameworks while each Keras worker imports its own)."""
-        from conformance import registry
-
         names = names or registry.names()
         shared = [n for n in names if not self._needs_own(n)]
         asked = [(self.workers[0], shared)] if shared else []
@@ -272,8 +267,6 @@ class WorkerPool:
             while next_out in done:
                 result = done.pop(next_out)
                 if result.status in ("crash", "timeout"):
-                    from conformance.runner import classify
-
                     result = classify(result, tasks[next_out][0], reference=False)
                 yield result
                 next_out += 1

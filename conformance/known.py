@@ -40,7 +40,9 @@ from packaging.version import InvalidVersion, Version
 
 from conformance import checkdefs, cpu
 from conformance.case import Case
+from conformance.diagnosis import differs_under
 from conformance.errors import InvalidSpec
+from conformance.registry import target
 from conformance.spec import ceil_changes_output
 
 _KEYS = {"id", "checks", "when", "versions", "status", "reason", "link", "strict"}
@@ -57,7 +59,6 @@ class Facts(dict):
         definition = checkdefs.ALL.get(self.check)
         if definition is None or definition.variant_output is None or not self.reference:
             return False  # without the reference (a crashed task's parent) no variant holds
-        from conformance.diagnosis import differs_under  # diagnosis -> checks -> registry
 
         return differs_under(self.case, definition.variant_output, variant)
 
@@ -250,7 +251,7 @@ class KnownDivergence:
                 if not any(facts.variant_differs(v) for v in options):
                     return False
                 continue
-            if not any(_holds(facts.get(key), w) for w in options):
+            if not any(holds(facts.get(key), w) for w in options):
                 return False
         if self.versions:
             try:
@@ -263,7 +264,8 @@ class KnownDivergence:
         return {"id": self.id, "reason": self.reason, "link": self.link}
 
 
-def _holds(fact: Any, want: Any) -> bool:
+def holds(fact: Any, want: Any) -> bool:
+    """One `when` condition on one fact: equality of value and kind, or a bound ("<3", ">=2")."""
     if isinstance(want, str) and want[:1] in "<>" and isinstance(fact, (int, float)):
         op = want[:2] if want[1:2] == "=" else want[:1]
         bound = float(want[len(op) :])
@@ -300,8 +302,6 @@ def _path(backend: str, directory: str | None) -> Path:
 def load(backend: str, directory: str | None = None) -> tuple[KnownDivergence, ...]:
     """A target's entries, then those of the targets it inherits from (registry.Target) that
     its file does not list under `not_inherited`."""
-    from conformance.registry import target
-
     own, skip = _load_file(_path(backend, directory))
     inherited = tuple(
         e for parent in target(backend).inherits for e in load(parent, directory) if e.id not in skip

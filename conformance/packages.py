@@ -10,6 +10,7 @@ never takes those names from a user's project.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -51,3 +52,11 @@ def ensure(*names: str) -> None:
         except BaseException:
             sys.modules.pop(name, None)
             raise
+
+
+def load(dotted: str) -> ModuleType:
+    """The suite's own module `dotted` ("cases", "cases.native", "backends.onnx_model"), its
+    package bound by `ensure` first: modules of `conformance` reach the siblings through this,
+    never by an import statement that a user's folder could answer."""
+    ensure(dotted.partition(".")[0])
+    return importlib.import_module(dotted)

@@ -21,6 +21,7 @@ from importlib.metadata import distributions
 from pathlib import Path
 
 from conformance import cachedir
+from conformance.isolation import WorkerPool
 
 # environment variables that change which targets load or which devices they see
 ENVIRONMENT = (
@@ -54,7 +55,6 @@ def targets(fresh: bool = False) -> tuple[dict[str, dict], float | None]:
             return data["targets"], data["probed_at"]
         except (OSError, ValueError, KeyError):
             pass
-    from conformance.isolation import WorkerPool
 
     pool = WorkerPool(jobs=1)
     try:

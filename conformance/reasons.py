@@ -14,6 +14,9 @@ import re
 from collections import Counter
 from functools import cache, lru_cache
 
+from conformance import checkdefs, registry
+from conformance.dtypes import DTYPES
+
 _TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*[A-Za-z0-9_]|[A-Za-z0-9_]|[^A-Za-z0-9_]+")
 KEY_CHARS = 120  # a rule is decided by its reason's first line, up to this many characters
 SHOWN_VALUES = 4  # at most this many varying particulars are spelled out, then "…"
@@ -22,9 +25,6 @@ SHOWN_VALUES = 4  # at most this many varying particulars are spelled out, then 
 @cache
 def _vocabulary() -> dict[str, str]:
     """Particular -> its kind: dtype names, check names, target names."""
-    from conformance import checkdefs, registry
-    from conformance.dtypes import DTYPES
-
     words = {name: "dtype" for name in DTYPES}
     words.update({name: "check" for name in checkdefs.NAMES})
     words.update({name: "target" for name in registry.names()})

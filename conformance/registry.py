@@ -171,9 +171,9 @@ def get(name: str) -> Backend:
             pass
     module_name, _, cls_name = targets[name].partition(":")
     try:
-        if module_name.partition(".")[0] in packages.SIBLINGS:
-            packages.ensure(module_name.partition(".")[0])
-        cls = getattr(importlib.import_module(module_name), cls_name)
+        siblings = module_name.partition(".")[0] in packages.SIBLINGS
+        module = packages.load(module_name) if siblings else importlib.import_module(module_name)
+        cls = getattr(module, cls_name)
         backend = cls()
         backend.version  # noqa: B018 (a broken install fails here, not mid-run)
     except Exception as exc:  # missing or broken framework

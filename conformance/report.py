@@ -15,6 +15,8 @@ capped per root cause, and unsupported results are summarised by rule (conforman
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import shutil
@@ -28,6 +30,7 @@ import pandas as pd
 
 from conformance import compat, features, reasons, summary
 from conformance.compare import TOLERANCE_ULPS
+from conformance.known import unexercised
 from conformance.results import FAILING, STATUSES, source_row
 from conformance.runfolder import atomic_write, read_environment, read_records
 
@@ -450,8 +453,6 @@ def status_bars(targets: dict[str, dict[str, Any]], order: list[str]) -> list[di
 
 def write_report(folder: str | Path) -> str:
     """Write every report file of a run folder; return the terminal summary."""
-    from conformance.known import unexercised
-
     folder = Path(folder)
     records = _rows(read_records(folder / "results.jsonl"))  # a torn last line is dropped
     df = pd.DataFrame(records)
@@ -540,9 +541,6 @@ def _script() -> str:
 def _csp_hash(script: str) -> str:
     """The CSP source that allows exactly this inline script and nothing else (no
     'unsafe-inline': an injected <script> would not run even if escaping failed)."""
-    import base64
-    import hashlib
-
     return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
 
 

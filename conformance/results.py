@@ -8,8 +8,14 @@ import os
 import platform
 import sys
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from conformance.cpu import detect
+from conformance.registry import TARGETS, target
 
 STATUSES = (
     "pass",
@@ -58,8 +64,6 @@ class Result:
 
     def __post_init__(self) -> None:
         if not self.framework:  # from the registry's static table: no import needed
-            from conformance.registry import target
-
             t = target(self.backend)
             self.framework, self.mode = t.framework, self.mode or t.mode
 
@@ -110,8 +114,6 @@ FRAMEWORK_DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
 
 def framework_versions() -> dict[str, str]:
     """Installed versions of FRAMEWORK_DISTRIBUTIONS (metadata only: nothing is imported)."""
-    from importlib.metadata import PackageNotFoundError, version
-
     found = {}
     for names in FRAMEWORK_DISTRIBUTIONS.values():
         for name in names:
@@ -126,8 +128,6 @@ def versions_label(targets: list[str]) -> str:
     """A folder-name suffix naming the versions the targets' results depend on, e.g.
     "jax-0.4.30" or "keras-3.15.1-jax-0.10.2": what `run --versioned-out` appends, so that
     tox/CI runs of one environment with other pins land in folders of their own."""
-    from conformance.registry import TARGETS
-
     installed = framework_versions()
     frameworks: list[str] = []
     for name in targets:
@@ -144,8 +144,6 @@ def versions_label(targets: list[str]) -> str:
                 parts.append(f"{dist.removesuffix('-cpu')}-{installed[dist]}")
                 break
     if not parts:  # the reference alone
-        import numpy as np
-
         parts.append(f"numpy-{np.__version__}")
     label = "-".join(dict.fromkeys(parts))
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in label)
@@ -153,10 +151,6 @@ def versions_label(targets: list[str]) -> str:
 
 def environment(backends: dict[str, dict[str, Any]], **extra: Any) -> dict[str, Any]:
     """What a run ran on: written beside results.jsonl as environment.json."""
-    import numpy as np
-
-    from conformance.cpu import detect
-
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),

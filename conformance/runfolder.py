@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import UsageError
+from conformance.task import record_key
 
 RESULTS = "results.jsonl"
 ENVIRONMENT = "environment.json"
@@ -38,8 +39,6 @@ LOCK = ".lock"
 
 def key(record: dict[str, Any]) -> tuple[str, ...]:
     """A record's identity in a run: case x target x check x device (conformance.task)."""
-    from conformance.task import record_key
-
     return record_key(record)
 
 

@@ -88,33 +88,14 @@ def _attach_native_call(result: Result, case: Case, check: str, backend) -> None
 
 
 def case_as_checked(case: Case, check: str, default_stride: str | None) -> Case:
-    """The case a known entry is matched on: a default_stride check computes at the target's
-    documented default stride, so its facts must describe that geometry (the runner and the
-    pytest plugin both classify through this)."""
-    if check == "default_stride" and default_stride and default_stride != "kernel":
-        return _at_default(case, default_stride)
-    if check in checkdefs.ALL:  # a check computed on another case (resized: a second size)
-        try:
-            return checkdefs.of(check).case_checked(case)
-        except (Unsupported, InvalidSpec):
-            return case
-    return case
-
-
-def _at_default(case: Case, default: str) -> Case:
-    from dataclasses import replace as dc_replace
-
+    """The case a known entry is matched on, where a check computes another one than it was
+    given (checkdefs `checked_case`: default_stride at the target's documented default, resized
+    at the second size); the runner and the pytest plugin both classify through this."""
+    if check not in checkdefs.ALL:
+        return case
     try:
-        # the same id, so the same input: the facts describe what the check computed
-        return dc_replace(
-            case,
-            spec=checks.at_default_stride(case.spec, default),
-            name=case.id,
-            expected=None,
-            expected_shape=None,
-            expected_grad=None,
-        )
-    except InvalidSpec:
+        return checkdefs.of(check).case_checked(case, default_stride)
+    except (Unsupported, InvalidSpec):
         return case
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from conformance.compat import label_of
 from conformance.results import FAILING, STATUSES
+from conformance.share import describe
 
 # The outcome classes the report colours by, in the order a reader cares about.
 CLASSES = ("failing", "known", "pass", "unsupported")
@@ -95,8 +96,6 @@ def verdict(records: list[dict], digest_rows: list[dict], env: dict) -> dict[str
         text = "PARTIAL RUN. " + text
     left_out = env.get("left_out") or {}
     if left_out:  # conformance.share: said wherever the verdict is (report, terminal, CI)
-        from conformance.share import describe
-
         text += " " + " ".join(describe(left_out))
     return {
         "state": state,

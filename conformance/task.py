@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from conformance.devices import Device
+from conformance.features import for_task
 from conformance.results import Result
 
 KEY_FIELDS = ("case_id", "backend", "check", "device")  # a record's identity within a run
@@ -27,8 +28,6 @@ class Task(NamedTuple):
 
     def result(self, status: str, message: str = "", **fields: Any) -> Result:
         """The record of this task (the one place a Result is built)."""
-        from conformance.features import for_task
-
         case = self.case
         fields.setdefault("features", for_task(case, self.check, self.device))
         return Result(

@@ -75,9 +75,7 @@ class _CountingPool:
 
 
 def test_probe_is_remembered_until_the_environment_changes(cache_dir, monkeypatch):
-    import conformance.isolation
-
-    monkeypatch.setattr(conformance.isolation, "WorkerPool", _CountingPool)
+    monkeypatch.setattr(probes, "WorkerPool", _CountingPool)
     _CountingPool.calls = 0
     first, when = probes.targets()
     assert when is None and _CountingPool.calls == 1 and first["nosuch"] == {"reason": "not installed"}
