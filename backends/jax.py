@@ -82,18 +82,23 @@ class JaxBackend(Backend):
             window_dilation=_full(spec, spec.dilation, 1),
         )
 
+    @staticmethod
+    def _constant(value, dtype):
+        """A reduction's init value, in the input's dtype."""
+        return jnp.array(value, dtype)
+
     def _pool(self, spec: PoolSpec, xj, args: dict):
         if spec.kind.selects:
             dt = xj.dtype
             init = -jnp.inf if jnp.issubdtype(dt, jnp.floating) else jnp.iinfo(dt).min
-            return lax.reduce_window(xj, jnp.array(init, dt), lax.max, **args)
-        total = lax.reduce_window(xj, jnp.array(0, xj.dtype), lax.add, **args)
+            return lax.reduce_window(xj, self._constant(init, dt), lax.max, **args)
+        total = lax.reduce_window(xj, self._constant(0, xj.dtype), lax.add, **args)
         if spec.divisor_override is not None:
             return total / jnp.array(spec.divisor_override, xj.dtype)
         if spec.count_include_pad:
             return total / jnp.array(np.prod(spec.kernel), xj.dtype)
         ones = jnp.ones_like(xj)
-        return total / lax.reduce_window(ones, jnp.array(0, xj.dtype), lax.add, **args)
+        return total / lax.reduce_window(ones, self._constant(0, xj.dtype), lax.add, **args)
 
     _calls = 0
 

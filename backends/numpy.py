@@ -319,6 +319,12 @@ VARIANTS: dict[str, Variant] = {
         spec_change=(("count_include_pad", lambda s: not s.count_include_pad),),
         reduction=ops.MEAN_REDUCTION,
     ),
+    "divisor_ignored": Variant(
+        "divisor_override ignored: the average divides by the window's count as if no divisor "
+        "were given (count_include_pad as set)",
+        spec_change=(("divisor_override", lambda s: None),),
+        reduction=ops.MEAN_REDUCTION,
+    ),
     "same_split_flipped": Variant(
         "SAME padding's odd pixel on the other side (SAME_UPPER vs SAME_LOWER)",
         spec_change=(("padding", _flip_same),),

@@ -13,17 +13,18 @@ The `resized` check exports with the spatial dims dynamic (torch.export `Dim`s /
 `dynamic_axes`) and runs the model at twice the size. A spatial dim of size 1 is specialised by
 torch.export (0/1 specialisation): that case is `unsupported` with the reason.
 
-NOT REGISTERED YET (issue 23, in progress): the default suite on both targets gave 363
-unexpected results (exporter refusals, integer dtypes, adaptive windows specialised to the
-export size under `resized`) that are not yet triaged into known entries; registering it now
-would fail every first run. Registering it: a `registry.TARGETS` line each (inherits
-onnxruntime), backends/known/*.toml, the torch native space, the `torch-onnx` extra with
-onnxscript, a README row (CONTRIBUTING.md).
+A converter's refusal is `unsupported` with its words: the dynamo exporter's "No ONNX function
+found for aten.X" (adaptive max pooling), torch.export's refusal to keep a dim dynamic where
+tracing specialised it (ceil mode, adaptive windows), the TorchScript exporter's "Unsupported:
+ONNX export of operator ...". A model the exporter writes but ONNX Runtime rejects (integer
+MaxPool) is an `error`: the exporter produced an invalid model for a call torch computes.
+The TorchScript exporter traces by running eager torch, so torch's own errors reach it too.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from typing import ClassVar
 
@@ -59,7 +60,7 @@ class TorchOnnxBackend(TorchBackend):
         r"Unsupported: ONNX export of operator",
         r"is not supported in the ONNX",
     )
-    snippet_checks = ()  # no reproducer template yet: the drill-down shows the arrays
+    snippet_checks = ("forward", "default_stride")
 
     @property
     def exporter(self) -> str:
@@ -79,8 +80,51 @@ class TorchOnnxBackend(TorchBackend):
             "runtime": f"onnxruntime {ort.__version__} CPUExecutionProvider",
         }
 
+    def _snippet(self, spec, x, check):
+        """The road written out: the module, the export, the ONNX Runtime session."""
+        kw = self._kwargs(spec, x, with_stride=check != "default_stride")
+        args = ", ".join(f"{k}={v!r}" for k, v in kw.items())
+        cl = spec.layout == "channels_last"
+        if self.dynamo:
+            export = [
+                f"program = torch.onnx.export(Pool(), (t,), dynamo=True, opset_version={OPSET})",
+                "model = program.model_proto.SerializeToString()",
+            ]
+        else:
+            export = [
+                "buffer = io.BytesIO()",
+                f"torch.onnx.export(Pool(), (t,), buffer, dynamo=False, opset_version={OPSET})",
+                "model = buffer.getvalue()",
+            ]
+        return [
+            "import io",
+            "import onnxruntime as ort",
+            "import torch",
+            "import torch.nn.functional as F",
+            "",
+            "class Pool(torch.nn.Module):",
+            "    def forward(self, t):",
+            f"        return {self._call_text(spec, args)}",
+            "",
+            f"xc = np.array(np.moveaxis(x, -1, 1) if {cl} else x, order='C').astype(DTYPE)  # ONNX: NCHW",
+            "t = torch.from_numpy(xc)",
+            *export,
+            'session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])',
+            "y = session.run(None, {session.get_inputs()[0].name: xc})[0]",
+            f"actual = {'np.moveaxis(y, 1, -1)' if cl else 'y'}",
+        ]
+
     # ---- the road -----------------------------------------------------------------------------
     def _export(self, module, sample: torch.Tensor, dynamic_dims: tuple[int, ...] = ()) -> bytes:
+        try:
+            return self._exported(module, sample, dynamic_dims)
+        except Exception as exc:
+            refusal = _refusal(str(exc))
+            if refusal:
+                raise Unsupported(f"{self.name}: {refusal}") from exc
+            raise
+
+    def _exported(self, module, sample: torch.Tensor, dynamic_dims: tuple[int, ...]) -> bytes:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if self.dynamo:
@@ -111,7 +155,10 @@ class TorchOnnxBackend(TorchBackend):
         return session.run(None, {session.get_inputs()[0].name: xc})
 
     def _channels_first(self, spec, x: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(np.moveaxis(x, -1, 1) if spec.layout == "channels_last" else x)
+        """x in NCHW with standard strides: a copy, since np.ascontiguousarray keeps the
+        channels_last strides of a moved one-channel axis, which torch (tracing the TorchScript
+        export) would read as a channels_last tensor."""
+        return np.array(np.moveaxis(x, -1, 1) if spec.layout == "channels_last" else x, order="C")
 
     def _back(self, spec, outs: list[np.ndarray]) -> tuple[np.ndarray, ...]:
         if spec.layout == "channels_last":
@@ -146,9 +193,41 @@ class TorchOnnxBackend(TorchBackend):
         if self.dynamo and any(xc.shape[d] == 1 for d in dims):
             raise Unsupported("torch.export specialises a dim of size 1: no dynamic export")
         module = _Pool(self._fn(spec), self._kwargs(spec, x))
-        session = self._session(self._export(module, self._sample(xc), dims))
+        try:
+            session = self._session(self._export(module, self._sample(xc), dims))
+        except Unsupported:
+            raise
+        except Exception as exc:  # the road fails at the first size already: not this check's
+            first = str(exc).strip().splitlines()[0][:200]
+            raise Unsupported(
+                f"{self.name}: no model at the first size to run at another (the forward check "
+                f"reports the failure: {type(exc).__name__}: {first})"
+            ) from exc
         self._feed(session, xc)  # the size it was exported at, then the other
         return self._back(spec, self._feed(session, sc))[0]
+
+
+_REFUSALS = (
+    # the dynamo exporter has no translation for the op (adaptive max pooling)
+    (
+        r"No ONNX function found for <OpOverload\(op='([\w.]+)'",
+        "torch.onnx (dynamo) has no ONNX function for {}",
+    ),
+    # torch.export specialised a dim asked to stay dynamic (a guard on its size)
+    (
+        r"tracing inferred a static shape of (\d+) for dimension",
+        "torch.export specialises the spatial size to {} for this call: no dynamic export",
+    ),
+)
+
+
+def _refusal(message: str) -> str | None:
+    """The exporter's refusal in one line, or None for another failure (which stays an error)."""
+    for pattern, text in _REFUSALS:
+        found = re.search(pattern, message)
+        if found:
+            return text.format(found.group(1))
+    return None
 
 
 class TorchOnnxDynamoBackend(TorchOnnxBackend):

@@ -235,4 +235,44 @@ def witness_cases() -> list[Case]:
             "the input (at 6 of 5), which the last-window rule drops (so ceil mode changes "
             "nothing: ONNX models use auto_pad and floor mode here)",
         ),
+        # the converter paths (issue 23): torch.onnx.export's findings
+        _w(
+            "divisor-override-3x3-by-7",
+            PoolSpec("avg", 3, stride=1, divisor_override=7),
+            (1, 1, 4, 4),
+            checks=("forward", "resized"),
+            note="an average with divisor_override = 7 over 3x3 windows: exporters drop the divisor",
+        ),
+        _w(
+            "int32-max-2x2",
+            PoolSpec("max", 2),
+            (1, 1, 4, 4),
+            dtype="int32",
+            checks=("forward", "indices"),
+            note="int32 max pooling: ONNX's MaxPool has no int32 type",
+        ),
+        _w(
+            "adaptive-average-tiling-resized",
+            PoolSpec("adaptive_avg", output_size=(2, 2)),
+            (1, 1, 4, 4),
+            checks=("forward", "resized"),
+            note="output 2x2 over 4x4 (equal windows of 2): exported as a fixed 2x2 pool, "
+            "which gives 4x4 outputs over the resized 8x8 input",
+        ),
+        _w(
+            "global-max-float16",
+            PoolSpec("adaptive_max", output_size=(1, 1)),
+            (1, 2, 5, 4),
+            dtype="float16",
+            checks=("forward",),
+            note="a float16 global max pool: its output dtype",
+        ),
+        _w(
+            "avg-pool3d-kernel-deeper-than-input",
+            PoolSpec("avg", 3, stride=1, padding=1, ndim=3),
+            (1, 1, 2, 4, 4),
+            checks=("forward",),
+            note="a 3x3x3 average over a depth of 2, padded by 1: torch's avg_pool3d (and what "
+            "traces or exports it) refuses a kernel larger than the input",
+        ),
     ]

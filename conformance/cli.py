@@ -322,12 +322,13 @@ def cmd_list(args) -> int:
         )
     )
     print(f"backends{stamp}:")
+    width = max(16, *(len(name) for name in probed))
     for name, info in probed.items():
         if "reason" in info:
-            print(f"  {name:<16} unavailable: {info['reason']}")
+            print(f"  {name:<{width}} unavailable: {info['reason']}")
             continue
         ref = " (reference)" if name == registry.REFERENCE else ""
-        print(f"  {name:<16} {info['version']:<16} devices: {', '.join(info['devices'])}{ref}")
+        print(f"  {name:<{width}} {info['version']:<16} devices: {', '.join(info['devices'])}{ref}")
     print("suites:")
     for name, (about, _) in suites.SUITES.items():
         print(f"  {name:<11} {counts[name]:>6} cases  {about}")

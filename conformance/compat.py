@@ -10,7 +10,8 @@ A cell answers "can I map this feature onto this target?" from the records alone
   unsupported rule most specific to the feature (the one most over-represented among them);
 - `untested`: no result exercises it, or only results that diverge for other reasons.
 
-Columns are targets grouped by framework, eager next to its compiled modes (the registry's order);
+Columns are targets grouped by (source) framework, eager next to its compiled modes and its
+converter paths (the registry's order; a converter path's header names converter → runtime);
 the reference itself is left out (it is checked against the seed documents, not mapped).
 """
 
@@ -61,6 +62,7 @@ def target_order(records: list[dict]) -> list[dict[str, str]]:
                 "backend": r["backend"],
                 "version": r.get("backend_version", ""),
                 "framework": r.get("framework") or r["backend"],
+                "road": road_of(r["backend"]),
             }
     first_of = {}
     for col in sorted(seen.values(), key=lambda c: rank.get(c["backend"], len(rank))):
@@ -74,6 +76,14 @@ def target_order(records: list[dict]) -> list[dict[str, str]]:
             c["version"],
         ),
     )
+
+
+def road_of(backend: str) -> str:
+    """How a target reaches its runtime: "converter → runtime" for a converter path (the
+    registry's `converter`/`runtime`), "" for the framework's own call. The map's second header
+    row, so the columns read source framework → converter → runtime."""
+    t = registry.target(backend)
+    return f"{t.converter} → {t.runtime}" if t.converter else ""
 
 
 def label_of(r: dict[str, Any]) -> str:

@@ -113,7 +113,13 @@ FEATURES: tuple[Feature, ...] = (
         ("grad_lost_in_padding", "grad_ge_select_padded"),
         ("padding", "padded"),
     ),
-    Feature("divisor_override", "divisor override", {"divisor_override": True}, (), ("divisor_override",)),
+    Feature(
+        "divisor_override",
+        "divisor override",
+        {"divisor_override": True},
+        ("divisor_ignored",),
+        ("divisor_override",),
+    ),
     Feature("dilation", "dilation", {"dilated": True}, (), ("dilated",)),
     Feature(
         "oversized_window",

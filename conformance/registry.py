@@ -40,6 +40,10 @@ class Target:
     # relative cost of one task in the shard model (conformance/shard.py): a compiled mode
     # compiles per shape, a runtime builds a model per case. A model, the same everywhere.
     cost: float = 1.0
+    # a converter path (source framework -> converter -> runtime): the converter and the runtime
+    # it targets, for the compatibility map's grouping; empty for a framework's own call
+    converter: str = ""
+    runtime: str = ""
 
 
 # One line per target. Names are the contract (DESIGN.md §6); the order is the report's.
@@ -53,6 +57,25 @@ TARGETS: dict[str, Target] = {
         inherits=("torch",),
         first_run_cases=84,
         cost=20.0,
+    ),
+    "torch-onnx-dynamo": Target(
+        "backends.torch_onnx:TorchOnnxDynamoBackend",
+        "torch",
+        "export",
+        inherits=("onnxruntime",),
+        first_run_cases=84,
+        cost=10.0,
+        converter="torch.onnx (dynamo)",
+        runtime="onnxruntime",
+    ),
+    "torch-onnx-script": Target(
+        "backends.torch_onnx:TorchOnnxScriptBackend",
+        "torch",
+        "export",
+        inherits=("onnxruntime",),
+        cost=4.0,
+        converter="torch.onnx (TorchScript)",
+        runtime="onnxruntime",
     ),
     "tensorflow": Target("backends.tensorflow:TensorFlowBackend", "tensorflow"),
     "tensorflow-graph": Target(
