@@ -13,15 +13,8 @@ spatial dims (`polymorphic_shapes`) and runs the TF function at twice the size.
 TensorFlow runs on its CPU device here: the converted program is compiled by the XLA inside
 TensorFlow, not by jaxlib.
 
-NOT REGISTERED YET (issue 23, in progress). The default suite (`--complete`, jax 0.10.2, TF 2.21)
-gave, before any known entry: every gradient an error ("Linearization failed to produce known
-values for all output primals": the `jax` target's init values are `jnp.array` constants, which
-jax.vjp differentiates but jax2tf's gradient does not; a NumPy-constant init differentiates),
-max over NaN windows dropping NaN in some float16/bfloat16/float32/float64 cases where `jax`
-keeps it, and jax's signed-zero and subnormal-flush entries not holding. Registering it: those
-triaged into backends/known/jax2tf.toml (with `not_inherited`), a `registry.TARGETS` line
-(inherits jax, converter "jax2tf", runtime "tensorflow"), "jax2tf" in backends/native/jax.toml,
-a README row.
+Known divergences: backends/known/jax2tf.toml (TensorFlow's XLA is not jaxlib's: NaN in max,
+subnormal flushes, signed zeros).
 """
 
 from __future__ import annotations
@@ -38,7 +31,7 @@ from conformance.errors import Unsupported
 class Jax2TfBackend(JaxBackend):
     name = "jax2tf"
     checks = ("forward", "grad", "default_stride", "error_parity", "resized")
-    snippet_checks = ()  # no reproducer template yet: the drill-down shows the arrays
+    snippet_checks = ("forward",)
     default_stride_api = "jax2tf.convert(lax.reduce_window) (window_strides required)"
     unsupported_errors = (*JaxBackend.unsupported_errors, r"is not supported by TensorFlow", r"No OpKernel")
 
@@ -63,6 +56,20 @@ class Jax2TfBackend(JaxBackend):
             "converter": f"jax.experimental.jax2tf.convert (native serialization) jax {super().version}",
             "runtime": f"tensorflow {tf.__version__} (XlaCallModule, CPU)",
         }
+
+    def _snippet(self, spec, x, check):
+        """The `jax` target's pool function, converted and run in TensorFlow."""
+        lines = super()._snippet(spec, x, check)
+        pool_end = next(i for i, line in enumerate(lines) if line.startswith("xj = "))
+        return [
+            *lines[:pool_end],
+            "import tensorflow as tf",
+            "from jax.experimental import jax2tf",
+            "",
+            "converted = tf.function(jax2tf.convert(pool), autograph=False)",
+            "out = converted(tf.constant(np.asarray(jnp.asarray(x).astype(DTYPE))))",
+            "actual = np.asarray(out.numpy().astype(np.float32) if DTYPE == 'bfloat16' else out.numpy())",
+        ]
 
     def _converted(self, spec, x: np.ndarray, polymorphic: bool = False):
         """The TF function of this call; with `polymorphic`, for any spatial size."""

@@ -227,6 +227,14 @@ FEATURES: tuple[Feature, ...] = (
         ("invariant", "determinism"),
     ),
     Feature(
+        "resized",
+        "one program run at another input size (exported shape-polymorphic)",
+        {"check": "resized"},
+        (),
+        (),
+        ("resized",),
+    ),
+    Feature(
         "error_parity",
         "error parity (invalid geometry raises)",
         {"check": "error_parity"},

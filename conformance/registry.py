@@ -63,7 +63,7 @@ TARGETS: dict[str, Target] = {
         "torch",
         "export",
         inherits=("onnxruntime",),
-        first_run_cases=84,
+        first_run_cases=96,  # every hand-written case (89: its witnesses included), 0.4 s each
         cost=10.0,
         converter="torch.onnx (dynamo)",
         runtime="onnxruntime",
@@ -93,6 +93,16 @@ TARGETS: dict[str, Target] = {
         cost=8.0,
     ),
     "jax": Target("backends.jax:JaxBackend", "jax", first_run_cases=120, cost=2.0),
+    "jax2tf": Target(
+        "backends.jax2tf:Jax2TfBackend",
+        "jax",
+        "export",
+        inherits=("jax",),
+        first_run_cases=96,  # every hand-written case; 0.07 s a call (conversion + TF trace)
+        cost=8.0,
+        converter="jax2tf",
+        runtime="tensorflow",
+    ),
     "keras-tensorflow": Target(
         "backends.keras:KerasTensorFlowBackend",
         "keras",
@@ -128,7 +138,8 @@ REFERENCE = "numpy"
 EXTRA_ENV = "CONFORMANCE_EXTRA_BACKENDS"
 # torch before tensorflow (the other order has crashed processes with clashing native libraries)
 _IMPORT_FIRST = {
-    name: "torch" for name in ("tensorflow", "tensorflow-graph", "tensorflow-xla", "litert", "litert-builtin")
+    name: "torch"
+    for name in ("tensorflow", "tensorflow-graph", "tensorflow-xla", "jax2tf", "litert", "litert-builtin")
 }
 
 _loaded: dict[str, Backend] = {}

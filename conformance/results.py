@@ -55,7 +55,7 @@ class Result:
     seconds: float = 0.0
     # Beyond DESIGN.md §4: what the report needs to explain a result.
     framework: str = ""  # the target's framework (torch for torch-compile, keras for keras-jax)
-    mode: str = ""  # eager | compile | graph | xla | layer | reference
+    mode: str = ""  # eager | compile | graph | xla | layer | runtime | export | reference
     expected_from: str = "reference"  # reference | seed (hand-entered from a seed document)
     known: dict[str, str] | None = None  # the matching known-divergence entry (id, reason, link)
     note: str = ""

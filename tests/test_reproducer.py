@@ -54,6 +54,8 @@ def test_reproducers_run_standalone_and_reproduce(name, ref, tmp_path):
     backend = require(name)
     ran = 0
     for case, check in ((SMALL, "forward"), (SMALL, "grad"), (LARGE, "default_stride")):
+        if check not in backend.snippet_checks:  # the reproducers the target declares it writes
+            continue
         x = case.make_input()
         try:
             if check == "grad":
