@@ -275,4 +275,62 @@ def witness_cases() -> list[Case]:
             note="a 3x3x3 average over a depth of 2, padded by 1: torch's avg_pool3d (and what "
             "traces or exports it) refuses a kernel larger than the input",
         ),
+        # OpenVINO's PyTorch and TensorFlow frontends (issue 23)
+        _w(
+            "int32-max-near-overflow",
+            PoolSpec("max", 2, layout="channels_last"),
+            (1, 4, 4, 1),
+            dtype="int32",
+            family="near_overflow",
+            checks=("forward", "resized"),
+            note="int32 maxima near 2**31: computed through float32, they come back rounded",
+        ),
+        _w(
+            "argmax-stride-1",
+            PoolSpec("max", 2, stride=1, layout="channels_last"),
+            (1, 5, 5, 1),
+            checks=("indices",),
+            note="2x2 windows at stride 1 with their indices: 4x4 outputs (2x2 at stride 2)",
+        ),
+        _w(
+            "argmax-stride-4-window-3",
+            PoolSpec("max", (1, 3), stride=(1, 4), layout="channels_last"),
+            (1, 1, 8, 1),
+            checks=("indices",),
+            note="windows of 3 at stride 4 over 8: 2 outputs, as at stride 3 (other windows)",
+        ),
+        _w(
+            "same-average-resized",
+            PoolSpec("avg", 3, stride=4, padding="same", layout="channels_last", ndim=1),
+            (1, 3, 1),
+            checks=("resized",),
+            note="a SAME average without padding at its size (3 by 3), padded at twice it (6): "
+            "count_include_pad matters only at the second size",
+        ),
+        _w(
+            "ceil-max-kernel-taller-than-input-resized",
+            PoolSpec("max", (3, 2), stride=(2, 1), ceil_mode=True),
+            (1, 1, 2, 5),
+            checks=("forward", "resized"),
+            note="3-high ceil-mode windows over 2 rows (one window holding input): a model with "
+            "dynamic dims checks the kernel against the input before ceil mode",
+        ),
+        _w(
+            "global-max-nan-resized",
+            PoolSpec("adaptive_max", output_size=(1, 1)),
+            (1, 2, 5, 4),
+            family="nan",
+            checks=("forward", "resized"),
+            note="an output-size-1 adaptive max over planes holding NaN, at another size",
+        ),
+        _w(
+            "int8-max-of-lowest-value-index",
+            PoolSpec("max", 2),
+            (1, 1, 2, 4),
+            dtype="int8",
+            family="given",
+            values=np.array([[[[1, 2, -128, -128], [3, 4, -128, -128]]]]),
+            checks=("indices",),
+            note="an int8 window of -128 only: its index is its own first element (2)",
+        ),
     ]

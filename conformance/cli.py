@@ -322,13 +322,16 @@ def cmd_list(args) -> int:
         )
     )
     print(f"backends{stamp}:")
-    width = max(16, *(len(name) for name in probed))
+    width = max(16, *(len(name) for name in [*probed, *registry.NOT_YET]))
     for name, info in probed.items():
         if "reason" in info:
             print(f"  {name:<{width}} unavailable: {info['reason']}")
             continue
         ref = " (reference)" if name == registry.REFERENCE else ""
         print(f"  {name:<{width}} {info['version']:<16} devices: {', '.join(info['devices'])}{ref}")
+    print("not targets here yet (DESIGN.md §6):")
+    for name, why in registry.NOT_YET.items():
+        print(f"  {name:<{width}} {why}")
     print("suites:")
     for name, (about, _) in suites.SUITES.items():
         print(f"  {name:<11} {counts[name]:>6} cases  {about}")

@@ -66,6 +66,7 @@ class Facts(dict):
 # The kernel-based facts of an adaptive spec: no padding, no ceil mode, no SAME arithmetic.
 _NO_KERNEL_FACTS = {
     "kernel_elements": 0,
+    "stride_is_kernel": False,
     "padded": False,
     "ceil_mode": False,
     "count_include_pad": True,
@@ -175,6 +176,7 @@ def _static_facts(case: Case) -> dict[str, Any]:
         "channels": case.input_shape[channel_axis],
         "max_window_elements": most,
         "kernel_elements": int(np.prod(spec.kernel)),
+        "stride_is_kernel": tuple(spec.stride) == tuple(spec.kernel),
         "op": spec.op,
         "ndim": spec.ndim,
         "padding": spec.padding_kind,

@@ -45,6 +45,17 @@ def test_unknown_backend_is_a_clear_error():
         registry.get("nosuch")
 
 
+def test_a_design_name_without_a_target_says_why():
+    # DESIGN.md §6 names a path this project has no target for yet: asking for it gives the
+    # recorded reason, not "unknown backend"; no name is both a target and "not yet"
+    assert not set(registry.NOT_YET) & set(registry.TARGETS)
+    name, why = next(iter(registry.NOT_YET.items()))
+    with pytest.raises(BackendUnavailable, match=f"{name} is not a target here yet: "):
+        registry.get(name)
+    assert why in registry.reason(name)
+    assert name not in registry.names()
+
+
 def test_reference_is_always_available():
     assert registry.REFERENCE in registry.available()
 
