@@ -333,4 +333,48 @@ def witness_cases() -> list[Case]:
             checks=("indices",),
             note="an int8 window of -128 only: its index is its own first element (2)",
         ),
+        # IREE (issue 23)
+        _w(
+            "dilated-average-2x2-by-2",
+            PoolSpec("avg", 2, stride=1, dilation=2),
+            (1, 1, 6, 6),
+            checks=("forward",),
+            note="a dilated 2x2 average (IREE fails to compile it)",
+        ),
+        _w(
+            "int8-max-negative-padded",
+            PoolSpec("max", 3, stride=2, padding="same", layout="channels_last", ndim=1),
+            (1, 6, 1),
+            dtype="int8",
+            family="given",
+            values=np.array([[[-6], [-5], [-4], [-3], [-2], [-1]]]),
+            checks=("forward",),
+            note="int8 windows of negative numbers with padding: the maximum is negative",
+        ),
+        _w(
+            "float16-subnormal-copy",
+            PoolSpec("avg", 1, ndim=1),
+            (1, 1, 3),
+            dtype="float16",
+            family="near_underflow",
+            checks=("forward",),
+            note="float16 subnormals through a 1-element average",
+        ),
+        _w(
+            "float16-subnormal-max",
+            PoolSpec("max", (3, 2), stride=1, layout="channels_last"),
+            (1, 5, 4, 1),
+            dtype="float16",
+            family="near_underflow",
+            checks=("forward",),
+            note="float16 maxima near float16's subnormal range",
+        ),
+        _w(
+            "ceil-average-window-past-input",
+            PoolSpec("avg", 3, stride=4, ceil_mode=True, layout="channels_last", ndim=3),
+            (1, 8, 8, 8, 1),
+            checks=("forward",),
+            note="ceil mode over 8 by windows of 3 at stride 4: a third window would start at 8, "
+            "past the input, and is dropped",
+        ),
     ]

@@ -148,6 +148,16 @@ TARGETS: dict[str, Target] = {
         converter="OpenVINO TensorFlow frontend",
         runtime="openvino",
     ),
+    "iree-onnx": Target(
+        "backends.iree_onnx:IreeOnnxBackend",
+        "onnx",
+        "export",
+        inherits=(),
+        first_run_cases=96,  # every hand-written case: a model compiles in about 1.5 s
+        cost=30.0,
+        converter="IREE (ONNX import, llvm-cpu)",
+        runtime="iree",
+    ),
     "litert": Target("backends.litert:LiteRtBackend", "litert", "runtime", cost=6.0),
     "litert-builtin": Target("backends.litert:LiteRtBuiltinBackend", "litert", "runtime", cost=6.0),
 }
@@ -159,8 +169,6 @@ NOT_YET: dict[str, str] = {
     "torch-litert": "no target module yet (litert-torch installs beside torch 2.13.0)",
     "onnx2tf-litert": "needs an environment of its own (onnx2tf pins tensorflow 2.19, onnx 1.19, "
     "numpy 1.26); no target module yet",
-    "iree-onnx": "no target module yet (iree-base-compiler/-runtime install here; a model "
-    "compiles in about 1.5 s for llvm-cpu)",
     "tvm-onnx": "no target module yet (apache-tvm installs here)",
     "paddle": "no target module yet (paddlepaddle installs here)",
     "paddle-onnx": "needs an environment of its own (paddle2onnx pins onnx 1.17); no target module yet",

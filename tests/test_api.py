@@ -51,6 +51,10 @@ def test_backend_forward_and_vjp_match_reference_on_a_plain_case(name, ref):
             y = b.forward(spec, x)
         except Unsupported:
             continue
+        except Exception:  # only where a known divergence says this target raises here
+            entry = known.find(name, b.version, Case(spec, x.shape, dtype=dtype), "forward", "cpu", "error")
+            assert entry is not None and entry.status == "error", (name, dtype)
+            continue
         np.testing.assert_allclose(y, ref.forward(spec, x), rtol=rtol)
         gy = np.ones((2, 3, 3, 3), dtype=dtype)
         try:
@@ -74,7 +78,7 @@ def test_unsupported_has_a_one_line_reason(name):
     except Unsupported as exc:
         assert exc.reason and "\n" not in exc.reason
     else:  # these express SAME_LOWER (ONNX: auto_pad; ceil mode written out as pads)
-        assert name in ("jax", "jax2tf", "onnxruntime", "openvino")
+        assert name in ("jax", "jax2tf", "onnxruntime", "openvino", "iree-onnx")
 
 
 @pytest.mark.parametrize("name", ["numpy", *framework_backends()])
