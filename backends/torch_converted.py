@@ -56,6 +56,31 @@ class TorchConvertedBackend(TorchBackend):
     def _sample(self, xc: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(xc)
 
+    def _snippet_road(self) -> tuple[list[str], list[str]]:
+        """The reproducer's imports, and its lines that convert `Pool()` at `xc` (NCHW) and
+        leave the runtime's first output in `y`."""
+        raise NotImplementedError
+
+    def _snippet(self, spec, x, check):
+        """The road written out: the module, the input in NCHW, the road, the output back."""
+        kw = self._kwargs(spec, x, with_stride=check != "default_stride")
+        args = ", ".join(f"{k}={v!r}" for k, v in kw.items())
+        cl = spec.layout == "channels_last"
+        imports, road = self._snippet_road()
+        return [
+            *imports,
+            "import torch",
+            "import torch.nn.functional as F",
+            "",
+            "class Pool(torch.nn.Module):",
+            "    def forward(self, t):",
+            f"        return {self._call_text(spec, args)}",
+            "",
+            f"xc = np.array(np.moveaxis(x, -1, 1) if {cl} else x, order='C').astype(DTYPE)  # NCHW",
+            *road,
+            f"actual = {'np.moveaxis(y, 1, -1)' if cl else 'y'}",
+        ]
+
     # ---- the road -----------------------------------------------------------------------------
     def _converted(self, module, sample: torch.Tensor, dynamic_dims: tuple[int, ...] = ()):
         try:

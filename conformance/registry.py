@@ -135,6 +135,7 @@ TARGETS: dict[str, Target] = {
         "torch",
         "export",
         inherits=("openvino",),
+        first_run_cases=200,  # as openvino: every call converts and compiles a model
         cost=6.0,
         converter="OpenVINO PyTorch frontend",
         runtime="openvino",
@@ -144,6 +145,7 @@ TARGETS: dict[str, Target] = {
         "tensorflow",
         "export",
         inherits=("openvino",),
+        first_run_cases=200,  # as openvino: every call converts and compiles a model
         cost=6.0,
         converter="OpenVINO TensorFlow frontend",
         runtime="openvino",
