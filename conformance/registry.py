@@ -44,6 +44,10 @@ class Target:
     # it targets, for the compatibility map's grouping; empty for a framework's own call
     converter: str = ""
     runtime: str = ""
+    # a converter path's source: the target computing what the converter was given (the source
+    # framework's own eager call, or for the suite's ONNX models ONNX Runtime), whose results the
+    # converted model should preserve (conformance.fidelity)
+    source: str = ""
 
 
 # One line per target. Names are the contract (DESIGN.md §6); the order is the report's.
@@ -66,6 +70,7 @@ TARGETS: dict[str, Target] = {
         first_run_cases=101,  # the hand-written cases (101 at issue 23's third stop), 0.4 s each
         cost=10.0,
         converter="torch.onnx (dynamo)",
+        source="torch",
         runtime="onnxruntime",
     ),
     "torch-onnx-script": Target(
@@ -75,6 +80,7 @@ TARGETS: dict[str, Target] = {
         inherits=("onnxruntime",),
         cost=4.0,
         converter="torch.onnx (TorchScript)",
+        source="torch",
         runtime="onnxruntime",
     ),
     "tensorflow": Target("backends.tensorflow:TensorFlowBackend", "tensorflow"),
@@ -101,6 +107,7 @@ TARGETS: dict[str, Target] = {
         first_run_cases=101,  # the hand-written cases; 0.07 s a call (conversion + TF trace)
         cost=8.0,
         converter="jax2tf",
+        source="jax",
         runtime="tensorflow",
     ),
     "keras-tensorflow": Target(
@@ -138,6 +145,7 @@ TARGETS: dict[str, Target] = {
         first_run_cases=200,  # as openvino: every call converts and compiles a model
         cost=6.0,
         converter="OpenVINO PyTorch frontend",
+        source="torch",
         runtime="openvino",
     ),
     "openvino-tf": Target(
@@ -148,6 +156,7 @@ TARGETS: dict[str, Target] = {
         first_run_cases=200,  # as openvino: every call converts and compiles a model
         cost=6.0,
         converter="OpenVINO TensorFlow frontend",
+        source="tensorflow",
         runtime="openvino",
     ),
     "iree-onnx": Target(
@@ -157,6 +166,7 @@ TARGETS: dict[str, Target] = {
         first_run_cases=101,  # the hand-written cases: a model compiles in about 1.5 s
         cost=30.0,
         converter="IREE (ONNX import, llvm-cpu)",
+        source="onnxruntime",
         runtime="iree",
     ),
     "litert": Target("backends.litert:LiteRtBackend", "litert", "runtime", cost=6.0),

@@ -28,7 +28,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from conformance import compat, features, reasons, summary
+from conformance import compat, features, fidelity, reasons, summary
 from conformance.compare import TOLERANCE_ULPS
 from conformance.known import unexercised
 from conformance.results import FAILING, STATUSES, source_row
@@ -495,6 +495,8 @@ def write_report(folder: str | Path) -> str:
         bars=status_bars(targets, [c["label"] for c in cmap["columns"]]),
         default_strides=default_strides(records),
         modes=mode_differences(records),
+        fidelity=fidelity.compare(records),
+        fidelity_categories=fidelity.CATEGORIES,
         env=env,
         versions=_versions(env),
         matrix=table,

@@ -12,6 +12,7 @@ import textwrap
 from collections import Counter
 from typing import Any
 
+from conformance import fidelity
 from conformance.compat import label_of
 from conformance.results import FAILING, STATUSES
 from conformance.share import describe
@@ -161,6 +162,7 @@ def to_json(
             for row in cmap["rows"]
         },
         "failing": failing_results(records),
+        "converter_fidelity": [f.to_json() for f in fidelity.compare(records)],
     }
 
 

@@ -69,7 +69,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "engine",
         ("conformance.runner", "conformance.isolation", "conformance.execution", "conformance.probes"),
     ),
-    ("output", ("conformance.compat", "conformance.summary", "conformance.report", "conformance.export")),
+    (
+        "output",
+        (
+            "conformance.compat",
+            "conformance.fidelity",
+            "conformance.summary",
+            "conformance.report",
+            "conformance.export",
+        ),
+    ),
     (  # what users call
         "front",
         (
