@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from backends.unpool_window import unpool_window
 from conformance.backend import Backend
 from conformance.devices import Device, available
 from conformance.dtypes import name_of
@@ -130,7 +131,7 @@ class TorchBackend(Backend):
             t = self._nc(spec, self._leaf(x, device))
             y, idx = self._fn(spec)(t, **kw)
             size = tuple(t.shape[2:])
-            kernel, stride, padding = _unpool_window(tuple(y.shape[2:]), size)
+            kernel, stride, padding = unpool_window(tuple(y.shape[2:]), size)
             unpool = getattr(F, f"max_unpool{spec.ndim}d")
             out = unpool(y, idx, kernel_size=kernel, stride=stride, padding=padding, output_size=size)
         if spec.layout == "channels_last":
@@ -176,23 +177,3 @@ class TorchBackend(Backend):
     def _forward_default_stride(self, spec, x, device):
         # Documented default: stride = kernel_size.
         return self._run(spec, x, device, self._kwargs(spec, x, with_stride=False))
-
-
-def _unpool_window(pooled: tuple[int, ...], size: tuple[int, ...]) -> tuple[tuple, tuple, tuple]:
-    """kernel_size, stride and padding for F.max_unpool: with output_size given it only scatters
-    by the indices, but it requires output_size strictly within one stride of its default
-    (in - 1) * stride - 2 * padding + kernel. A pooling's own kernel misses that range with
-    dilation, ceil mode or adaptive windows, so this picks arguments whose default is the
-    input size exactly."""
-    kernel, stride, padding = [], [], []
-    for o, n in zip(pooled, size, strict=True):
-        if n >= o:
-            s, p = n // o, 0
-            k = n - (o - 1) * s
-        else:  # more pooled values than inputs: stride 1, padding absorbs the difference
-            s, p = 1, -(-(o - n) // 2)
-            k = n - o + 1 + 2 * p
-        kernel.append(k)
-        stride.append(s)
-        padding.append(p)
-    return tuple(kernel), tuple(stride), tuple(padding)

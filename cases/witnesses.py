@@ -377,4 +377,36 @@ def witness_cases() -> list[Case]:
             note="ceil mode over 8 by windows of 3 at stride 4: a third window would start at 8, "
             "past the input, and is dropped",
         ),
+        _w(
+            "float32-sum-overflow-2d",
+            PoolSpec("avg", (1, 3), stride=(1, 3)),
+            (1, 2, 1, 6),
+            dtype="float32",
+            family="near_overflow",
+            checks=("forward",),
+            note="windows of float32 values near 3.4e38/2 in a channels-first 2-D pool",
+        ),
+        _w(
+            "same-ceil-window-past-input",
+            PoolSpec("max", (1, 2), stride=(1, 3), padding="same", ceil_mode=True),
+            (1, 1, 1, 6),
+            checks=("forward",),
+            note="SAME with ceil mode over 6 by windows of 2 at stride 3: SAME gives 2 outputs; a "
+            "ceil-mode size computed from SAME's pads adds a third window, past the input",
+        ),
+        _w(
+            "same-max-indices",
+            PoolSpec("max", 2, stride=1, padding="same"),
+            (1, 1, 4, 4),
+            checks=("forward", "indices"),
+            note="SAME max pooling with indices: 4x4 outputs (pads on the bottom and right)",
+        ),
+        _w(
+            "divisor-override-padded-window",
+            PoolSpec("avg", 2, stride=1, padding=((0, 1), (1, 0)), divisor_override=5),
+            (1, 1, 3, 3),
+            checks=("forward",),
+            note="divisor_override 5 over 2x2 windows that asymmetric padding clips: each window's "
+            "input sum over 5",
+        ),
     ]

@@ -8,7 +8,10 @@ reference, what raw status that gives, why, and where it is reported publicly:
     checks = ["forward", "grad"]           # optional, default: every check
     when = { op = "avg", padding = "same", count_include_pad = true }
     versions = ">=2.0"                     # optional PEP 440 range of the framework version
-    status = "mismatch"                    # the raw status expected on those cases
+    status = "mismatch"                    # the raw status expected on those cases: mismatch,
+                                           # shape_mismatch, error, or nondeterministic (two
+                                           # identical calls differed: only with strict = false,
+                                           # as it need not show on every call)
     reason = "..."
     link = "https://..."                   # or "no public report found"
 

@@ -7,7 +7,8 @@ computed the whole default suite those few took most of half an hour. So a run c
 target with `registry.Target.first_run_cases`, its hand-written cases first (witnesses, error
 parity, regressions, seeds: the cases that hold the known entries), then the generated cases of
 its native space (cases/native.py), then the rest, each in suite order, up to that many cases;
-every other target computes every case.
+a target with `first_run_hand_written` computes its hand-written cases only, however many a
+witness added since makes them; every other target computes every case.
 `conformance run --complete` (tox, the nightly job, the CI matrix) computes every case on every
 target. The cut is a fixed count per target, never a timing, so it is the same on every machine;
 the run prints what it left out and records it in environment.json ("left_out").
@@ -42,9 +43,11 @@ def first_run(
     for name, ids in cases_of.items():
         target = registry.TARGETS.get(name)
         limit = target.first_run_cases if target else None
+        by_case = {t.case.id: t.case for t in tasks if t.backend == name}
+        if target and target.first_run_hand_written:
+            limit = sum(_hand_written(by_case[i]) for i in ids)
         if limit is None or len(ids) <= limit:
             continue
-        by_case = {t.case.id: t.case for t in tasks if t.backend == name}
         order = sorted(
             ids,
             key=lambda i: (

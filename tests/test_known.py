@@ -15,7 +15,9 @@ def test_every_shipped_entry_loads_and_has_a_source():
         for entry in known.load(name):
             assert entry.reason and entry.link
             assert entry.link.startswith("https://") or entry.link == "no public report found"
-            assert entry.status in ("mismatch", "shape_mismatch", "error")
+            assert entry.status in ("mismatch", "shape_mismatch", "error", "nondeterministic")
+            # a call that differs between two tries need not differ on every case
+            assert entry.status != "nondeterministic" or not entry.strict, entry.id
 
 
 def test_matching_uses_facts_lists_and_numeric_bounds():

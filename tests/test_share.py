@@ -48,3 +48,13 @@ def test_small_suites_and_uncut_targets_are_left_whole():
     tasks = _tasks(_cases(generated=3, hand=2), ["torch-compile", "torch"])
     assert share.first_run(tasks) == (tasks, {})
     assert share.describe({}) == []
+
+
+def test_a_hand_written_share_follows_the_suites_however_many_witnesses_they_gain():
+    assert registry.TARGETS["iree-onnx"].first_run_hand_written
+    for hand in (3, 7):
+        cases = _cases(generated=20, hand=hand)
+        kept, left = share.first_run(_tasks(cases, ["iree-onnx", "torch"]))
+        ids = {t.case.id for t in kept if t.backend == "iree-onnx"}
+        assert ids == {f"witness-{i}" for i in range(hand)}
+        assert left == {"iree-onnx": {"kept": hand, "cases": hand + 20}}
