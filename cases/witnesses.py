@@ -409,4 +409,19 @@ def witness_cases() -> list[Case]:
             note="divisor_override 5 over 2x2 windows that asymmetric padding clips: each window's "
             "input sum over 5",
         ),
+        _w(
+            "same-lower-max-odd-size",
+            PoolSpec("max", 2, stride=2, padding="same_lower"),
+            (1, 1, 5, 5),
+            checks=("forward",),
+            note="SAME_LOWER over 5 at stride 2: ceil(5 / 2) = 3 outputs per dim, the odd pad pixel "
+            "before the input",
+        ),
+        _w(
+            "same-dilated-average",
+            PoolSpec("avg", 2, stride=1, padding="same", dilation=2),
+            (1, 1, 5, 5),
+            checks=("forward",),
+            note="SAME with a dilated window (effective 3): pads of 1 on each side, 5x5 outputs",
+        ),
     ]

@@ -173,6 +173,16 @@ TARGETS: dict[str, Target] = {
         runtime="iree",
     ),
     # own process: importing paddle where tensorflow is loaded already segfaults (libpaddle)
+    "tvm-onnx": Target(
+        "backends.tvm_onnx:TvmOnnxBackend",
+        "onnx",
+        "export",
+        first_run_hand_written=True,  # a model imports and compiles in about 0.15 s
+        cost=10.0,
+        converter="TVM (Relax ONNX frontend, llvm)",
+        runtime="tvm",
+        source="onnxruntime",
+    ),
     "paddle": Target("backends.paddle:PaddleBackend", "paddle", own_process=True),
     "mlx": Target("backends.mlx:MlxBackend", "mlx"),
     "litert": Target("backends.litert:LiteRtBackend", "litert", "runtime", cost=6.0),
@@ -186,7 +196,6 @@ NOT_YET: dict[str, str] = {
     "torch-litert": "no target module yet (litert-torch installs beside torch 2.13.0)",
     "onnx2tf-litert": "needs an environment of its own (onnx2tf pins tensorflow 2.19, onnx 1.19, "
     "numpy 1.26); no target module yet",
-    "tvm-onnx": "no target module yet (apache-tvm installs here)",
     "paddle-onnx": "needs an environment of its own (paddle2onnx pins onnx 1.17); no target module yet",
     "mindspore": "needs an environment of its own (mindspore needs NumPy < 2); no target module yet",
     "tinygrad": "no target module yet (its CPU device compiles with a system clang, which CI lacks)",
