@@ -424,4 +424,14 @@ def witness_cases() -> list[Case]:
             checks=("forward",),
             note="SAME with a dilated window (effective 3): pads of 1 on each side, 5x5 outputs",
         ),
+        _w(
+            "average-asymmetric-padding-counted",
+            PoolSpec("avg", 2, stride=1, padding=((0, 1), (0, 1))),
+            (1, 1, 2, 2),
+            family="given",
+            values=np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 1, 2, 2),
+            checks=("forward",),
+            note="count_include_pad over asymmetric padding (one row and column after): every "
+            "window divides by 4 (the right column: (2 + 4) / 4 = 1.5)",
+        ),
     ]
