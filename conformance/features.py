@@ -90,7 +90,7 @@ FEATURES: tuple[Feature, ...] = (
         "SAME padding: output ceil(n/s), the total clamped at 0, the dilated window",
         {"padding": ["same", "same_lower"]},
         (),
-        ("same_pad_negative", "same_pads_undilated_change_output"),
+        ("same_pad_negative", "same_pads_undilated_change_output", "same_output_not_floor"),
     ),
     Feature(
         "same_split",

@@ -80,6 +80,7 @@ _NO_KERNEL_FACTS = {
     "same_pad_negative": False,
     "same_pads_undilated_change_output": False,
     "same_pad_asymmetric": False,
+    "same_output_not_floor": False,
     "copy_window": False,
     "error_geometry": "",
 }
@@ -203,6 +204,9 @@ def _static_facts(case: Case) -> dict[str, Any]:
         and any(_c_div(span + k - e, s) != span // s for _, s, k, e, span in same_dims),
         # SAME padding with an odd total in some dim: the extra pixel goes to one side only
         "same_pad_asymmetric": same and any((lo + hi) % 2 == 1 for lo, hi in pads),
+        # SAME's output ceil(n / s) differs from floor(n / s) in some dim (a stride that does
+        # not divide the input)
+        "same_output_not_floor": same and any(n % s != 0 for n, s, *_ in same_dims),
         # one-element windows at stride 1 without dilation: compilers turn the pool into a copy
         "copy_window": all(k == 1 for k in spec.kernel)
         and all(s == 1 for s in spec.stride)

@@ -78,7 +78,7 @@ def test_unsupported_has_a_one_line_reason(name):
     except Unsupported as exc:
         assert exc.reason and "\n" not in exc.reason
     else:  # these express SAME_LOWER (ONNX: auto_pad; ceil mode written out as pads)
-        assert name in ("jax", "jax2tf", "onnxruntime", "openvino", "iree-onnx")
+        assert name in ("jax", "jax2tf", "onnxruntime", "openvino", "iree-onnx", "tvm-onnx")
 
 
 @pytest.mark.parametrize("name", ["numpy", *framework_backends()])
