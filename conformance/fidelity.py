@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance import registry
+from conformance import compat, registry
 
 CATEGORIES = (
     "preserved",
@@ -131,7 +131,7 @@ def compare(records: list[dict]) -> list[Fidelity]:
             continue
         offered = {key[1] for key, r in results.items() if r["status"] != "unsupported"}
         checks = {key[1] for key in results}
-        row = Fidelity(name, t.source, f"{t.converter} → {t.runtime}", not_offered=sorted(checks - offered))
+        row = Fidelity(name, t.source, compat.road_of(name), not_offered=sorted(checks - offered))
         source_results = by_target[t.source]
         for key, converted in results.items():
             source = source_results.get(key)
