@@ -178,16 +178,13 @@ TARGETS: dict[str, Target] = {
         "onnx",
         "export",
         first_run_hand_written=True,  # a model imports and compiles in about 0.15 s
-        own_process=True,  # as mlx (comment there)
         cost=10.0,
         converter="TVM (Relax ONNX frontend, llvm)",
         runtime="tvm",
         source="onnxruntime",
     ),
     "paddle": Target("backends.paddle:PaddleBackend", "paddle", own_process=True),
-    # own process: on a fresh clone TensorFlow's bfloat16 subnormal max results changed in the
-    # default run once mlx and TVM shared its workers (cause not found; isolation rules it out)
-    "mlx": Target("backends.mlx:MlxBackend", "mlx", own_process=True),
+    "mlx": Target("backends.mlx:MlxBackend", "mlx"),
     "litert": Target("backends.litert:LiteRtBackend", "litert", "runtime", cost=6.0),
     "litert-builtin": Target("backends.litert:LiteRtBuiltinBackend", "litert", "runtime", cost=6.0),
 }
