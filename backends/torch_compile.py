@@ -13,7 +13,9 @@ own lowering of max pooling with indices).
 
 from __future__ import annotations
 
+import itertools
 import os
+import types
 from typing import ClassVar
 
 from conformance import cachedir, cpu
@@ -29,11 +31,20 @@ import torch
 from backends.torch import TorchBackend
 
 _MAX_COMPILED = 128  # compiled functions kept in memory; the disk cache makes a rebuild cheap
-# Every call site here compiles the same lambda code, once per call signature: dynamo counts
-# those as recompiles of one code object. Each compiled function sees one signature only, so
-# the limits may not stop it (and fullgraph=True turns a hit limit into an error, not eager).
+# Each compiled function sees one signature only, so dynamo's recompile limits may not stop it
+# (and fullgraph=True turns a hit limit into an error, not eager).
 torch._dynamo.config.recompile_limit = 1_000_000
 torch._dynamo.config.accumulated_recompile_limit = 1_000_000
+_serial = itertools.count()
+
+
+def _own_code(fn):
+    """`fn` with a code object of its own. Dynamo keeps compiled graphs and their guards on the
+    code object: lambdas from one line share one, so every signature ever compiled would sit
+    in one cache, told apart by guards on closure objects whose ids a later object may reuse.
+    One code object per compiled function keeps each graph to the call it was made for."""
+    code = fn.__code__.replace(co_name=f"pool_call_{next(_serial)}")
+    return types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)
 
 
 class TorchCompileBackend(TorchBackend):
@@ -60,7 +71,7 @@ class TorchCompileBackend(TorchBackend):
                 if len(self._compiled) >= _MAX_COMPILED:
                     self._compiled.clear()
                     torch._dynamo.reset()
-                fn = torch.compile(lambda a: eager(a, **kw), fullgraph=True, dynamic=False)
+                fn = torch.compile(_own_code(lambda a: eager(a, **kw)), fullgraph=True, dynamic=False)
                 self._compiled[key] = fn
             return fn(t)
 

@@ -49,7 +49,9 @@ def _alive(pid: int) -> bool:
 
 
 def _worker_main(conn: Connection, stderr_path: str, extra: dict[str, str]) -> None:
-    """Worker loop: (index, task) in, (index, Result) out; None ends it."""
+    """Worker loop: (index, task) in, ("begin", index) and then (index, Result) out; None ends
+    it. The "begin" restarts the task's timeout clock: a worker spawned under load may take
+    seconds to import before it reads its first task, and that is not the task's time."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(fd, 2)
@@ -68,6 +70,7 @@ def _worker_main(conn: Connection, stderr_path: str, extra: dict[str, str]) -> N
             conn.send(("reproducer", checks.reproducer_for(*message[1:])))
             continue
         index, task = message
+        conn.send(("begin", index))  # the task's clock starts now, not at the worker's spawn
         try:
             result = runner.run_check(*task)
         except BaseException as exc:  # run_check records failures itself; this is a last resort
@@ -245,6 +248,9 @@ class WorkerPool:
                 if w.conn in ready:
                     try:
                         got_index, result = w.conn.recv()
+                        if got_index == "begin":  # a fresh worker's start-up is not the task's
+                            w.started = now
+                            continue
                         done[got_index] = result
                         w.task = None
                         continue
