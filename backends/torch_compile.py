@@ -4,10 +4,11 @@ Every distinct call (op, arguments, input shape, dtype, strides, device, autogra
 compiled function with `fullgraph=True, dynamic=False`, so a graph break or a silent fallback to
 eager cannot pass for the compiler's answer, and a guard failure never recompiles one function
 past dynamo's recompile limit (which would quietly run eager). Inductor's FX-graph cache keeps
-compilations on disk across runs (CONFORMANCE_INDUCTOR_CACHE, default
-~/.cache/pooling-conformance/inductor). The invariant and determinism checks are left to the
-eager sibling: each would compile several more graphs; so is the unpool round trip (an eager
-F.max_unpool call). The indices check compiles the `return_indices=True` call (inductor has its
+compilations on disk across runs, in a folder per CPU kernel key under
+CONFORMANCE_INDUCTOR_CACHE (default ~/.cache/pooling-conformance/inductor); it overrides
+TORCHINDUCTOR_CACHE_DIR, which torch itself sets to a folder shared by every ISA setting. The
+invariant and determinism checks are left to the eager sibling: each would compile several
+more graphs; so is the unpool round trip (an eager F.max_unpool call). The indices check compiles the `return_indices=True` call (inductor has its
 own lowering of max pooling with indices).
 """
 
@@ -16,14 +17,18 @@ from __future__ import annotations
 import itertools
 import os
 import types
+from pathlib import Path
 from typing import ClassVar
 
 from conformance import cachedir, cpu
 
-os.environ.setdefault(
-    "TORCHINDUCTOR_CACHE_DIR",
-    # one folder per CPU kernel key: a cache filled under another ISA gives wrong values
-    os.environ.get("CONFORMANCE_INDUCTOR_CACHE") or str(cachedir.folder("inductor") / cpu.kernel_key()),
+# One folder per CPU kernel key: a cache filled under another ISA gives wrong values (README,
+# "One verdict on every CPU"). Set, not defaulted: torch.export (torch-onnx-dynamo,
+# openvino-torch in the same worker) calls inductor's cache_dir(), which writes its default
+# /tmp/torchinductor_<user> into TORCHINDUCTOR_CACHE_DIR; through that folder a native run's
+# kernels reached CI's reduced-ISA run and gave three wrong float64/bfloat16 results there.
+os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(
+    Path(os.environ.get("CONFORMANCE_INDUCTOR_CACHE") or cachedir.folder("inductor")) / cpu.kernel_key()
 )
 
 import torch

@@ -26,7 +26,7 @@ class Target:
     """A way of computing pooling that users deploy (DESIGN.md §6): where its class lives, its
     framework and execution mode (for grouping in reports), and whether it needs a process of
     its own (Keras picks its backend once per process, at import; paddle cannot be imported
-    after TensorFlow; torch-compile keeps inductor's cache and global state to one process)."""
+    after TensorFlow)."""
 
     path: str
     framework: str
@@ -65,10 +65,6 @@ TARGETS: dict[str, Target] = {
         inherits=("torch",),
         first_run_cases=84,
         cost=20.0,
-        # one process compiles (inductor's on-disk cache is never filled by two workers at
-        # once) and no other framework shares it: two cold-cache runs, one on CI, returned
-        # wrong values and gradients here when it shared the workers (cause not pinned down)
-        own_process=True,
     ),
     "torch-onnx-dynamo": Target(
         "backends.torch_onnx:TorchOnnxDynamoBackend",

@@ -236,3 +236,27 @@ def test_keras_targets_run_in_pytest_in_their_own_processes(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
     assert {r["backend"] for r in records} == set(wanted)  # all three in one pytest process
     assert not any(r["status"] == "error" for r in records)
+
+
+def test_torch_compile_keeps_its_cache_folder_after_an_export_in_its_process(tmp_path):
+    """torch.export writes inductor's default folder (shared by every ISA setting) into
+    TORCHINDUCTOR_CACHE_DIR; torch-compile loaded after it in the same worker must still
+    compile into its own folder per CPU kernel key (a native run's kernels read under a reduced
+    ISA gave wrong float64 and bfloat16 results on CI)."""
+    if registry.reason("torch-compile") is not None:
+        pytest.skip("torch is not installed")
+    script = (
+        "import os, torch\n"
+        "torch.export.export(torch.nn.MaxPool1d(2), (torch.ones(1, 1, 4),))\n"
+        "exported = os.environ.get('TORCHINDUCTOR_CACHE_DIR')\n"
+        "from conformance import registry, cpu\n"
+        "registry.get('torch-compile')\n"
+        "print(exported, os.environ['TORCHINDUCTOR_CACHE_DIR'], cpu.kernel_key())\n"
+    )
+    env = {**environment(), "CONFORMANCE_INDUCTOR_CACHE": str(tmp_path)}
+    env.pop("TORCHINDUCTOR_CACHE_DIR", None)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    exported, used, key = out.stdout.split()[-3:]
+    assert exported != str(tmp_path / key)  # the export did set torch's own default
+    assert used == str(tmp_path / key)
