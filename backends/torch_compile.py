@@ -8,8 +8,9 @@ compilations on disk across runs, in a folder per CPU kernel key under
 CONFORMANCE_INDUCTOR_CACHE (default ~/.cache/pooling-conformance/inductor); it overrides
 TORCHINDUCTOR_CACHE_DIR, which torch itself sets to a folder shared by every ISA setting. The
 invariant and determinism checks are left to the eager sibling: each would compile several
-more graphs; so is the unpool round trip (an eager F.max_unpool call). The indices check compiles the `return_indices=True` call (inductor has its
-own lowering of max pooling with indices).
+more graphs; so is the unpool round trip (an eager F.max_unpool call). The indices check
+compiles the `return_indices=True` call (inductor has its own lowering of max pooling with
+indices).
 """
 
 from __future__ import annotations
