@@ -73,6 +73,13 @@ KNOBS = (
     "NUMBA_CPU_FEATURES",
     "OPENBLAS_CORETYPE",
 )
+# The engines (a target's runtime, else its framework: registry.engine) whose CPU kernels the
+# KNOBS reach: numba (the reference), ATen and oneDNN (torch, OpenVINO, paddle), TensorFlow's
+# oneDNN/Eigen choice, XLA (jax, flax, tensorflow-xla) and Keras on each. ONNX Runtime (MLAS),
+# LiteRT (XNNPACK), IREE, TVM (compiled for a generic CPU here) and MLX have no such switch: a
+# reduced-ISA run computes them as a native one does, so the reduced-ISA CI leg leaves them out.
+ISA_CAPPED_ENGINES = frozenset(("numpy", "torch", "tensorflow", "jax", "keras", "flax", "openvino", "paddle"))
+ISA_UNCAPPED_ENGINES = frozenset(("onnxruntime", "litert", "iree", "tvm", "mlx"))  # a test: one or other
 # TensorFlow's default oneDNN policy on Linux x86 (DefaultOneDnnPolicy).
 _TF_ONEDNN_DEFAULT = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
 _VENDORS = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
-from conformance import packages
+from conformance import cpu, packages
 from conformance.backend import Backend
 from conformance.errors import BackendUnavailable
 
@@ -257,6 +257,17 @@ def target(name: str) -> Target:
     """A target's static description, without importing it (third-party targets: framework =
     their name, eager mode)."""
     return TARGETS.get(name) or Target(_targets().get(name, ""), name)
+
+
+def engine(name: str) -> str:
+    """What computes a target's results: the runtime a converter targets, else the framework."""
+    t = target(name)
+    return t.runtime or t.framework
+
+
+def isa_capped() -> list[str]:
+    """The targets whose kernels scripts/reduced-isa.sh's switches reach (cpu.ISA_CAPPED_ENGINES)."""
+    return [n for n in names() if engine(n) in cpu.ISA_CAPPED_ENGINES]
 
 
 def names() -> list[str]:

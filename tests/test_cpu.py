@@ -98,3 +98,14 @@ def test_compile_caches_are_kept_apart_by_the_kernel_selecting_switches(monkeypa
         monkeypatch.delenv("ATEN_CPU_CAPABILITY")
         cpu.detect.cache_clear()
     assert cpu.kernel_key() == native
+
+
+def test_every_target_engine_is_known_to_be_isa_capped_or_not():
+    """The reduced-ISA CI leg runs the targets whose kernels the switches reach: a new target's
+    engine must be placed on one side, not silently left out of (or into) the leg."""
+    from conformance import registry
+
+    engines = {registry.engine(n) for n in registry.builtin()}
+    assert not cpu.ISA_CAPPED_ENGINES & cpu.ISA_UNCAPPED_ENGINES
+    assert engines <= cpu.ISA_CAPPED_ENGINES | cpu.ISA_UNCAPPED_ENGINES, engines
+    assert "torch-compile" in registry.isa_capped() and "onnxruntime" not in registry.isa_capped()
