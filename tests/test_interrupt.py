@@ -30,7 +30,7 @@ def test_ctrl_c_leaves_a_resumable_folder(tmp_path):
         "conformance",
         "run",
         "--suite",
-        "default",
+        "smoke",  # long enough to be interrupted midway
         "--backends",
         "fake-exact",
         "--out",
