@@ -241,6 +241,13 @@ VARIANTS: dict[str, Variant] = {
         nan_floor="-inf",
         reduction=ops.MAX_REDUCTION,
     ),
+    "nan_first_only": Variant(
+        "max by a strict `>` scan from the window's first element: a NaN is kept "
+        "(value and index) only when it comes first",
+        value_rule="gt",
+        route_rule="gt",
+        reduction=ops.MAX_REDUCTION,
+    ),
     "grad_last_nan": Variant(
         "gradient to the last NaN of a window", route_rule="last_nan", reduction=ops.MAX_REDUCTION
     ),

@@ -15,6 +15,9 @@ an error, since the source framework computes the call.
 
 from __future__ import annotations
 
+import re
+from typing import ClassVar
+
 import numpy as np
 import torch
 
@@ -32,9 +35,21 @@ class _Pool(torch.nn.Module):
         return self.fn(t, **self.kw)
 
 
+# torch.export specialised a dim asked to stay dynamic (a guard on its size): every road through
+# torch.export meets it in the `resized` check
+EXPORT_REFUSALS = (
+    (
+        r"tracing inferred a static shape of (\d+) for dimension",
+        "torch.export specialises the spatial size to {} for this call: no dynamic export",
+    ),
+)
+
+
 class TorchConvertedBackend(TorchBackend):
     checks = ("forward", "default_stride", "error_parity", "indices", "resized")
     snippet_checks = ("forward", "default_stride")
+    # (pattern with one group, one-line text) of the converter's refusals: `unsupported`
+    refusals: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def devices(self) -> list[str]:
         return [Device.CPU]
@@ -50,7 +65,12 @@ class TorchConvertedBackend(TorchBackend):
         raise NotImplementedError
 
     def _refusal(self, message: str) -> str | None:
-        """The converter's refusal in one line, or None for another failure (an error)."""
+        """The converter's refusal in one line (the first of `refusals` whose pattern the
+        message holds, its group put in the text), or None for another failure (an error)."""
+        for pattern, text in self.refusals:
+            found = re.search(pattern, message)
+            if found:
+                return text.format(found.group(1))
         return None
 
     def _sample(self, xc: np.ndarray) -> torch.Tensor:

@@ -23,7 +23,6 @@ The TorchScript exporter traces by running eager torch, so torch's own errors re
 from __future__ import annotations
 
 import io
-import re
 import warnings
 from typing import ClassVar
 
@@ -31,7 +30,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from backends.torch_converted import TorchConvertedBackend
+from backends.torch_converted import EXPORT_REFUSALS, TorchConvertedBackend
 from conformance.errors import Unsupported
 
 OPSET = 19
@@ -41,6 +40,14 @@ class TorchOnnxBackend(TorchConvertedBackend):
     """The shared road; the two exporters are the subclasses below."""
 
     dynamo: ClassVar[bool] = True
+    refusals = (
+        # the dynamo exporter has no translation for the op (adaptive max pooling)
+        (
+            r"No ONNX function found for <OpOverload\(op='([\w.]+)'",
+            "torch.onnx (dynamo) has no ONNX function for {}",
+        ),
+        *EXPORT_REFUSALS,
+    )
     unsupported_errors = (
         *TorchConvertedBackend.unsupported_errors,
         r"Could not find an implementation for",
@@ -85,9 +92,6 @@ class TorchOnnxBackend(TorchConvertedBackend):
         return ["import io", "import onnxruntime as ort"], road
 
     # ---- the road: export, ONNX Runtime session, feed ----------------------------------------
-    def _refusal(self, message: str) -> str | None:
-        return _refusal(message)
-
     def _convert(self, module, sample: torch.Tensor, dynamic_dims: tuple[int, ...]) -> bytes:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -127,29 +131,6 @@ class TorchOnnxBackend(TorchConvertedBackend):
         if self.dynamo and any(n == 1 for n in self._channels_first(spec, x).shape[2:]):
             raise Unsupported("torch.export specialises a dim of size 1: no dynamic export")
         return super()._forward_resized(spec, x, second, device)
-
-
-_REFUSALS = (
-    # the dynamo exporter has no translation for the op (adaptive max pooling)
-    (
-        r"No ONNX function found for <OpOverload\(op='([\w.]+)'",
-        "torch.onnx (dynamo) has no ONNX function for {}",
-    ),
-    # torch.export specialised a dim asked to stay dynamic (a guard on its size)
-    (
-        r"tracing inferred a static shape of (\d+) for dimension",
-        "torch.export specialises the spatial size to {} for this call: no dynamic export",
-    ),
-)
-
-
-def _refusal(message: str) -> str | None:
-    """The exporter's refusal in one line, or None for another failure (which stays an error)."""
-    for pattern, text in _REFUSALS:
-        found = re.search(pattern, message)
-        if found:
-            return text.format(found.group(1))
-    return None
 
 
 class TorchOnnxDynamoBackend(TorchOnnxBackend):

@@ -90,6 +90,21 @@ def witness_cases() -> list[Case]:
             note="gradient routing with two NaNs: first NaN, last NaN, or after the last NaN",
         ),
         _w(
+            "average-nan-window",
+            PoolSpec("avg", 2, layout="channels_last", ndim=1),
+            (1, 4, 1),
+            family="given",
+            values=np.array([1.0, np.nan, 2.0, 3.0]),
+            note="a float32 average over a NaN: NaN, or -inf after an output clamp (XNNPACK)",
+        ),
+        _w(
+            "adaptive-average-float64",
+            PoolSpec("adaptive_avg", output_size=(2, 3)),
+            (1, 2, 5, 7),
+            dtype="float64",
+            note="a float64 adaptive average of values float32 cannot hold: computed in float64 or not",
+        ),
+        _w(
             "neg-inf-window-3d-channels-last",
             PoolSpec("max", (1, 2, 2), stride=(1, 2, 2), layout="channels_last"),
             (1, 2, 2, 2, 1),

@@ -79,7 +79,8 @@ KNOBS = (
 # LiteRT (XNNPACK), IREE, TVM (compiled for a generic CPU here) and MLX have no such switch: a
 # reduced-ISA run computes them as a native one does, so the reduced-ISA CI leg leaves them out.
 ISA_CAPPED_ENGINES = frozenset(("numpy", "torch", "tensorflow", "jax", "keras", "flax", "openvino", "paddle"))
-ISA_UNCAPPED_ENGINES = frozenset(("onnxruntime", "litert", "iree", "tvm", "mlx"))  # a test: one or other
+# every engine is in one of the two (a test)
+ISA_UNCAPPED_ENGINES = frozenset(("onnxruntime", "litert", "iree", "tvm", "mlx", "executorch"))
 # TensorFlow's default oneDNN policy on Linux x86 (DefaultOneDnnPolicy).
 _TF_ONEDNN_DEFAULT = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
 _VENDORS = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}

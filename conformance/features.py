@@ -142,7 +142,7 @@ FEATURES: tuple[Feature, ...] = (
         "nan",
         "NaN in max/avg values",
         {"family": "nan", "check": _FLOAT_CHECKS},
-        ("nan_ignored", "nan_ignored_storage_lowest", "nan_dropped", "nan_result_neginf"),
+        ("nan_ignored", "nan_ignored_storage_lowest", "nan_dropped", "nan_first_only", "nan_result_neginf"),
         ("family",),
     ),
     Feature(

@@ -184,6 +184,27 @@ TARGETS: dict[str, Target] = {
         runtime="tvm",
         source="onnxruntime",
     ),
+    "executorch-portable": Target(
+        "backends.executorch:ExecutorchPortableBackend",
+        "torch",
+        "export",
+        first_run_hand_written=True,  # about 0.7 s a call (torch.export + lowering)
+        cost=10.0,
+        converter="ExecuTorch (portable kernels)",
+        runtime="executorch",
+        source="torch",
+    ),
+    "executorch-xnnpack": Target(
+        "backends.executorch:ExecutorchXnnpackBackend",
+        "torch",
+        "export",
+        inherits=("executorch-portable",),
+        first_run_hand_written=True,
+        cost=10.0,
+        converter="ExecuTorch (XNNPACK delegate)",
+        runtime="executorch",
+        source="torch",
+    ),
     "paddle": Target("backends.paddle:PaddleBackend", "paddle", own_process=True),
     "mlx": Target("backends.mlx:MlxBackend", "mlx"),
     "litert": Target("backends.litert:LiteRtBackend", "litert", "runtime", cost=6.0),
@@ -192,8 +213,6 @@ TARGETS: dict[str, Target] = {
 # DESIGN.md §6 names that are not targets here yet, and why: `conformance list` prints them and
 # asking for one says why instead of "unknown backend" (README, "Converter paths").
 NOT_YET: dict[str, str] = {
-    "executorch-portable": "no target module yet (executorch 1.5.1 installs beside torch 2.13.0)",
-    "executorch-xnnpack": "no target module yet (executorch 1.5.1 installs beside torch 2.13.0)",
     "torch-litert": "no target module yet (litert-torch installs beside torch 2.13.0)",
     "onnx2tf-litert": "needs an environment of its own (onnx2tf pins tensorflow 2.19, onnx 1.19, "
     "numpy 1.26); no target module yet",

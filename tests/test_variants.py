@@ -72,6 +72,14 @@ def test_max_maxps_keeps_a_nan_only_as_the_last_element_and_the_last_tied_zero(r
     assert np.signbit(zeros).tolist() == [False, True]  # the last tied zero wins
 
 
+def test_nan_first_only_keeps_a_nan_only_as_the_first_element(ref):
+    spec = PoolSpec("max", 3, stride=1, ndim=1)
+    x = _f([np.nan, 1.0, 2.0, np.nan, 0.5])
+    y = ref.forward_variant(spec, x, "nan_first_only").ravel()
+    assert np.isnan(y[0]) and y[1:].tolist() == [2.0, 2.0]  # [1, 2, nan] and [2, nan, .5]: 2
+    assert ref.indices_variant(spec, x, "nan_first_only").ravel().tolist() == [0, 2, 2]
+
+
 def test_compute_float32_rounds_float64_and_clamps_at_flt_max(ref):
     big = float(np.finfo(np.float32).max)
     spec = PoolSpec("max", 1, ndim=1)
