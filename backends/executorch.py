@@ -87,13 +87,14 @@ class ExecutorchBackend(TorchConvertedBackend):
             )
             partitioner = "[XnnpackPartitioner()]"
         road = [
-            "t = torch.from_numpy(xc)",
+            "t = torch.from_numpy(xc).to(getattr(torch, DTYPE))",
             "program = torch.export.export(Pool().eval(), (t,))",
             f"edge = to_edge_transform_and_lower(program, partitioner={partitioner})",
             "buffer = edge.to_executorch().buffer",
             "loaded = Runtime.get().load_program(buffer)  # kept: a Method does not keep it alive",
             'method = loaded.load_method("forward")',
-            "y = method.execute([t])[0].numpy()",
+            "y = method.execute([t])[0]",
+            "y = (y.float() if y.dtype == torch.bfloat16 else y).numpy()",
         ]
         return imports, road
 

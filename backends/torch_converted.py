@@ -96,7 +96,8 @@ class TorchConvertedBackend(TorchBackend):
             "    def forward(self, t):",
             f"        return {self._call_text(spec, args)}",
             "",
-            f"xc = np.array(np.moveaxis(x, -1, 1) if {cl} else x, order='C').astype(DTYPE)  # NCHW",
+            f"xc = np.array(np.moveaxis(x, -1, 1) if {cl} else x, order='C')  # NCHW",
+            "xc = xc.astype(DTYPE if DTYPE != 'bfloat16' else 'float32')  # NumPy has no bfloat16",
             *road,
             f"actual = {'np.moveaxis(y, 1, -1)' if cl else 'y'}",
         ]
