@@ -106,7 +106,7 @@ _VOLATILE = (
     (re.compile(r"(__inference_[\w<>]+?)_\d+\b"), r"\1"),
     (re.compile(r"(__inference_[\w<>]+?)\[[^\]]*\]"), r"\1"),  # XLA's per-process attributes
     (re.compile(r"0x[0-9a-f]{6,}"), "0x..."),
-    (re.compile(r"\b([A-Z][A-Za-z]+)_\d{2,}\b"), r"\1_N"),  # OpenVINO's node counter (MaxPool_84285)
+    (re.compile(r"\b([A-Z][A-Za-z]+)_\d+\b"), r"\1_N"),  # OpenVINO's node counter (MaxPool_84285, MaxPool_2)
 )
 
 
