@@ -37,6 +37,7 @@ from executorch.extension.pybindings import portable_lib
 from executorch.runtime import Runtime
 
 from backends.torch_converted import EXPORT_REFUSALS, TorchConvertedBackend
+from conformance.devices import Device
 from conformance.errors import Unsupported
 
 _BOUND = 4  # a resized export's dims range up to this many times the converted size
@@ -129,8 +130,7 @@ class ExecutorchBackend(TorchConvertedBackend):
                 f"(OperatorMissing; its pooling kernels: {', '.join(_kernels('pool'))})"
             ) from exc
 
-    @staticmethod
-    def _feed(loaded, xc: np.ndarray) -> list[np.ndarray]:
+    def _feed(self, loaded, xc: np.ndarray) -> list[np.ndarray]:
         program, _, method = loaded
         for d, (n, (lo, hi)) in enumerate(zip(xc.shape, program.ranges, strict=True)):
             if not lo <= n <= hi:
@@ -138,11 +138,10 @@ class ExecutorchBackend(TorchConvertedBackend):
                     f"torch.export bounded dim {d} of this program to [{lo}, {hi}] (a guard the "
                     f"call's shape arithmetic adds): no run at size {n}"
                 )
-        outs = method.execute([_tensor(xc)])
-        return [t.float().numpy().astype(xc.dtype) if t.dtype == torch.bfloat16 else t.numpy() for t in outs]
+        return [self._numpy(t, xc) for t in method.execute([self._sample(xc)])]
 
     def _sample(self, xc: np.ndarray) -> torch.Tensor:
-        return _tensor(xc)
+        return self._leaf(xc, Device.CPU)  # bfloat16 included, as the torch target feeds it
 
     def _forward_resized(self, spec, x, second, device):
         if any(n == 1 for n in self._channels_first(spec, x).shape[2:]):
@@ -179,13 +178,6 @@ def _input_ranges(program) -> tuple[tuple[int, int], ...]:
 def _kernels(containing: str = "") -> tuple[str, ...]:
     """The operators this ExecuTorch runtime build has kernels for."""
     return tuple(n for n in portable_lib._get_operator_names() if containing in n)
-
-
-def _tensor(xc: np.ndarray) -> torch.Tensor:
-    """The input as torch gets it (torch cannot read NumPy's ml_dtypes bfloat16: via float32)."""
-    if xc.dtype.name == "bfloat16":
-        return torch.from_numpy(xc.astype(np.float32)).to(torch.bfloat16)
-    return torch.from_numpy(xc)
 
 
 class ExecutorchPortableBackend(ExecutorchBackend):
