@@ -47,6 +47,7 @@ class ExecutorchBackend(TorchConvertedBackend):
     """The shared road; the portable and XNNPACK programs are the subclasses below."""
 
     xnnpack: ClassVar[bool] = False
+    torch_export = True
     refusals = (
         # an op outside Core ATen that ExecuTorch has no decomposition or kernel for
         (
@@ -142,11 +143,6 @@ class ExecutorchBackend(TorchConvertedBackend):
 
     def _sample(self, xc: np.ndarray) -> torch.Tensor:
         return self._leaf(xc, Device.CPU)  # bfloat16 included, as the torch target feeds it
-
-    def _forward_resized(self, spec, x, second, device):
-        if any(n == 1 for n in self._channels_first(spec, x).shape[2:]):
-            raise Unsupported("torch.export specialises a dim of size 1: no dynamic export")
-        return super()._forward_resized(spec, x, second, device)
 
 
 @dataclass(frozen=True)

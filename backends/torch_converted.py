@@ -50,6 +50,9 @@ class TorchConvertedBackend(TorchBackend):
     snippet_checks = ("forward", "default_stride")
     # (pattern with one group, one-line text) of the converter's refusals: `unsupported`
     refusals: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # the road exports through torch.export, which specialises a dim of size 1 (0/1
+    # specialisation): no dynamic export of it, so `resized` is unsupported there
+    torch_export: ClassVar[bool] = False
 
     def devices(self) -> list[str]:
         return [Device.CPU]
@@ -140,6 +143,8 @@ class TorchConvertedBackend(TorchBackend):
     def _forward_resized(self, spec, x, second, device):
         self._check_device(device)
         xc, sc = self._channels_first(spec, x), self._channels_first(spec, second)
+        if self.torch_export and any(n == 1 for n in xc.shape[2:]):
+            raise Unsupported("torch.export specialises a dim of size 1: no dynamic export")
         module = _Pool(self._fn(spec), self._kwargs(spec, x))
         try:
             session = self._load(self._converted(module, self._sample(xc), tuple(range(2, xc.ndim))))

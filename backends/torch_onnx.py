@@ -127,15 +127,11 @@ class TorchOnnxBackend(TorchConvertedBackend):
             raise Unsupported("ONNX Runtime's CPU pooling kernels take no bfloat16")
         return torch.from_numpy(xc)
 
-    def _forward_resized(self, spec, x, second, device):
-        if self.dynamo and any(n == 1 for n in self._channels_first(spec, x).shape[2:]):
-            raise Unsupported("torch.export specialises a dim of size 1: no dynamic export")
-        return super()._forward_resized(spec, x, second, device)
-
 
 class TorchOnnxDynamoBackend(TorchOnnxBackend):
     name = "torch-onnx-dynamo"
     dynamo = True
+    torch_export = True
     default_stride_api = "torch.onnx.export(dynamo=True) of F.max_pool{n}d(x, k) (stride=None)"
 
 
