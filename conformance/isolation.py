@@ -9,10 +9,13 @@ order whatever the number of workers, so a parallel run writes the same records 
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
 import signal
+import socket
+import subprocess
 import tempfile
 import time
 import traceback
@@ -20,7 +23,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from conformance import checks, registry, runner
+from conformance import checks, environments, packages, registry, runner
 from conformance.results import Result
 from conformance.runner import classify
 from conformance.task import Task
@@ -93,13 +96,68 @@ def _failed(task, status: str, message: str) -> Result:
     return Task(*task).result(status, message[:4000])
 
 
+class _Foreign:
+    """A worker in another Python environment (conformance.environments), started as
+    `python -m conformance.worker` with this suite's source on its path and nothing of this
+    environment's: the slice of multiprocessing.Process that _Worker uses."""
+
+    def __init__(self, python: Path, child: Connection, stderr: str, extra: dict[str, str], folder: str):
+        source = Path(folder, "source")  # the suite's own packages, and only them
+        if not source.exists():
+            source.mkdir()
+            for name in ("conformance", *packages.SIBLINGS):
+                (source / name).symlink_to(packages.ROOT / name, target_is_directory=True)
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+        env["PYTHONPATH"] = str(source)
+        fd = child.fileno()
+        with open(stderr, "ab") as log:  # an interpreter that fails before the worker starts
+            self._popen = subprocess.Popen(
+                [str(python), "-m", "conformance.worker", str(fd), stderr, json.dumps(extra)],
+                pass_fds=(fd,),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=env,
+                cwd=folder,
+            )
+        if hasattr(os, "pidfd_open"):  # readable when the process ends
+            self.sentinel = os.pidfd_open(self._popen.pid)
+            self._fds = [self.sentinel]
+        else:  # never readable: a dead worker's pipe reports EOF, which tells the same
+            self.sentinel, spare = os.pipe()
+            self._fds = [self.sentinel, spare]
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._popen.poll()
+
+    def is_alive(self) -> bool:
+        return self._popen.poll() is None
+
+    def kill(self) -> None:
+        self._popen.kill()
+
+    def join(self, timeout: float | None = None) -> None:
+        try:
+            self._popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return
+        while self._fds:
+            os.close(self._fds.pop())
+
+
 class _Worker:
-    def __init__(self, ctx, extra: dict[str, str], folder: str):
+    def __init__(self, ctx, extra: dict[str, str], folder: str, python: Path | None = None):
         fd, self.stderr = tempfile.mkstemp(prefix="worker-", suffix=".stderr", dir=folder)
         os.close(fd)
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, self.stderr, extra), daemon=True)
-        self.process.start()
+        if python is None:
+            self.conn, child = ctx.Pipe()
+            self.process = ctx.Process(target=_worker_main, args=(child, self.stderr, extra), daemon=True)
+            self.process.start()
+        else:
+            mine, theirs = socket.socketpair()
+            self.conn, child = Connection(mine.detach()), Connection(theirs.detach())
+            self.process = _Foreign(python, child, self.stderr, extra, folder)
         child.close()
         self.task: tuple | None = None
         self.started = 0.0
@@ -163,8 +221,11 @@ class WorkerPool:
         self.workers = [self._new() for _ in range(max(1, jobs))]
         self.own: dict[str, _Worker] = {}  # target -> its dedicated worker
 
-    def _new(self) -> _Worker:
-        return _Worker(self.ctx, self.extra, self.folder)
+    def _new(self, name: str | None = None) -> _Worker:
+        """A shared worker, or target `name`'s own: in its side environment where it has one
+        that is set up (where not, a plain worker says why the target cannot load)."""
+        side = registry.target(name).environment if name else ""
+        return _Worker(self.ctx, self.extra, self.folder, environments.interpreter(side) if side else None)
 
     @staticmethod
     def _needs_own(name: str) -> bool:
@@ -172,7 +233,7 @@ class WorkerPool:
 
     def _own(self, name: str) -> _Worker:
         if name not in self.own:
-            self.own[name] = self._new()
+            self.own[name] = self._new(name)
         return self.own[name]
 
     def _answer(self, worker: _Worker, what: str):
@@ -223,11 +284,10 @@ class WorkerPool:
             return self.workers[slot] if kind == "shared" else self._own(slot)
 
         def replace(kind, slot):
-            fresh = self._new()
             if kind == "shared":
-                self.workers[slot] = fresh
+                self.workers[slot] = self._new()
             else:
-                self.own[slot] = fresh
+                self.own[slot] = self._new(slot)
 
         done: dict[int, Result] = {}
         next_out = 0

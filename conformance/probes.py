@@ -4,10 +4,10 @@ Probing imports every framework, each Keras target in a process of its own (conf
 asks all workers at once, so they import in parallel): seconds that `conformance list` should
 not spend every time. The answer is stored in conformance.cachedir's "probes" under a key of
 everything it depends on: the installed distributions and their versions, this project's
-source, the Python executable, the environment variables that select devices or backends, and
-whether a GPU device node exists. Installing, upgrading or removing anything probes afresh;
-`conformance list --fresh` does too. A run never uses this memo: it loads its targets itself
-and records what loaded.
+source, the Python executable, the side environments (conformance.environments), the
+environment variables that select devices or backends, and whether a GPU device node exists.
+Installing, upgrading or removing anything probes afresh; `conformance list --fresh` does too.
+A run never uses this memo: it loads its targets itself and records what loaded.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from importlib.metadata import distributions
 from pathlib import Path
 
-from conformance import cachedir
+from conformance import cachedir, environments, registry
 from conformance.isolation import WorkerPool
 
 # environment variables that change which targets load or which devices they see
@@ -42,6 +42,8 @@ def key() -> str:
     for name in ENVIRONMENT:
         digest.update(f"{name}={os.environ.get(name)}".encode())
     digest.update(str(any(Path("/dev").glob("nvidia[0-9]*"))).encode())
+    sides = [t.environment for t in registry.TARGETS.values() if t.environment]
+    digest.update(environments.fingerprint(sides).encode())  # their installs, as this one's
     cachedir.hash_sources(digest, (("backends", "*.py"), ("conformance", "*.py")))
     return digest.hexdigest()[:20]
 

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
-from conformance import cpu, packages
+from conformance import cpu, environments, packages
 from conformance.backend import Backend
 from conformance.errors import BackendUnavailable
 
@@ -26,7 +26,9 @@ class Target:
     """A way of computing pooling that users deploy (DESIGN.md §6): where its class lives, its
     framework and execution mode (for grouping in reports), and whether it needs a process of
     its own (Keras picks its backend once per process, at import; paddle cannot be imported
-    after TensorFlow)."""
+    after TensorFlow) or an environment of its own (conformance.environments: its converter
+    pins versions that clash with the main environment's; such a target has its own process
+    too, started with that environment's interpreter)."""
 
     path: str
     framework: str
@@ -52,6 +54,12 @@ class Target:
     # framework's own eager call, or for the suite's ONNX models ONNX Runtime), whose results the
     # converted model should preserve (conformance.fidelity)
     source: str = ""
+    # the side environment it runs in (conformance.environments), "" for the main one
+    environment: str = ""
+
+    def __post_init__(self) -> None:
+        if self.environment:  # another interpreter is another process
+            object.__setattr__(self, "own_process", True)
 
 
 # One line per target. Names are the contract (DESIGN.md §6); the order is the report's.
@@ -320,6 +328,14 @@ def get(name: str) -> Backend:
         backend.version  # noqa: B018 (a broken install fails here, not mid-run)
     except Exception as exc:  # missing or broken framework
         _failed[name] = f"{name} unavailable: {type(exc).__name__}: {exc}".splitlines()[0]
+        side = target(name).environment
+        if side:  # the usual cause: asked for outside its environment
+            where = environments.interpreter(side)
+            _failed[name] += "; " + (
+                environments.missing(side)
+                if where is None
+                else f"it runs in its own environment ({where}): run isolated (not --no-isolate)"
+            )
         raise BackendUnavailable(_failed[name]) from exc
     _loaded[name] = backend
     return backend
