@@ -503,6 +503,7 @@ class NumpyBackend(Backend):
                     "-inf": -np.inf,
                     "storage": float(ml_dtypes.finfo(np_dtype(dtype)).min),
                 }[v.nan_floor]
+                lowest = np.asarray(lowest, dtype=y.dtype)  # NumPy 1.x: no bfloat16-float promotion
                 y = np.where(arg < 0, lowest, np.maximum(y, lowest))
         else:
             float32_only = v.compute_float32 and dtype != "float64"  # a float64-only variant
@@ -513,7 +514,7 @@ class NumpyBackend(Backend):
             low = -big if v.clamp_float32 == "both" else -np.inf
             y = np.where(np.isnan(y), y, np.clip(y, low, big)).astype(y.dtype)
         if v.nan_result_neginf:
-            y = np.where(np.isnan(y), -np.inf, y).astype(y.dtype)
+            y = np.where(np.isnan(y), np.asarray(-np.inf, dtype=y.dtype), y)
         if v.flush_subnormals:
             y = _flush(y.astype(np.float64), dtype).astype(y.dtype)
         return _from_cf(spec, y)
