@@ -43,7 +43,6 @@ from ai_edge_litert import interpreter as litert
 from backends.onnxruntime import OnnxRuntimeBackend
 from conformance.errors import Unsupported
 
-
 _SAMPLE_IMAGES = (20, 128, 128, 3)  # what onnx2tf's download_test_image_data returns
 
 
@@ -75,7 +74,8 @@ class Onnx2TfLiteRtBackend(OnnxRuntimeBackend):
 
     @property
     def version(self) -> str:
-        return f"onnx2tf {version('onnx2tf')} (tensorflow {version('tensorflow')}, ai-edge-litert {version('ai-edge-litert')})"
+        runtime = f"tensorflow {version('tensorflow')}, ai-edge-litert {version('ai-edge-litert')}"
+        return f"onnx2tf {version('onnx2tf')} ({runtime})"
 
     def configuration(self) -> str:
         return (
