@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
-import re
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
@@ -60,11 +59,6 @@ def _channels_last(x: np.ndarray) -> np.ndarray:
 
 def _channels_first(y: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(y, -1, 1)) if y.ndim >= 3 else y
-
-
-def _plain(text: str) -> str:
-    """onnx2tf's message without its terminal colour codes."""
-    return re.sub(r"\x1b\[[0-9;]*m", "", text).strip()
 
 
 class Onnx2TfLiteRtBackend(OnnxRuntimeBackend):
@@ -103,7 +97,7 @@ class Onnx2TfLiteRtBackend(OnnxRuntimeBackend):
             except (Exception, SystemExit) as exc:  # onnx2tf sys.exit()s on some failures
                 words = [line.strip() for line in said.getvalue().splitlines() if line.strip()]
                 last = f"{type(exc).__name__}: {exc}" if str(exc) not in ("", "1") else ""
-                what = _plain(last or " | ".join(words[-3:]))[:400]
+                what = (last or " | ".join(words[-3:]))[:400]
                 if isinstance(exc, NotImplementedError) or "not implemented" in what.lower():
                     raise Unsupported(f"onnx2tf does not convert this model: {what}") from None
                 raise RuntimeError(f"onnx2tf failed to convert the model: {what}") from None

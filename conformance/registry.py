@@ -226,6 +226,21 @@ TARGETS: dict[str, Target] = {
         environment="onnx2tf",  # onnx2tf pins TensorFlow 2.19, onnx 1.19, NumPy 1.26
     ),
     "paddle": Target("backends.paddle:PaddleBackend", "paddle", own_process=True),
+    "paddle-onnx": Target(
+        "backends.paddle_onnx:PaddleOnnxBackend",
+        "paddle",
+        "export",
+        inherits=("onnxruntime",),  # the same runtime kernels underneath
+        first_run_hand_written=True,  # an export takes about 0.7 s
+        cost=20.0,
+        converter="paddle2onnx",
+        runtime="onnxruntime",
+        source="paddle",
+        environment="paddle-onnx",  # paddle2onnx pins onnx <= 1.17
+    ),
+    "mindspore": Target(
+        "backends.mindspore:MindSporeBackend", "mindspore", environment="mindspore"  # NumPy < 2
+    ),
     "mlx": Target("backends.mlx:MlxBackend", "mlx"),
     "litert": Target("backends.litert:LiteRtBackend", "litert", "runtime", cost=6.0),
     "litert-builtin": Target("backends.litert:LiteRtBuiltinBackend", "litert", "runtime", cost=6.0),
@@ -234,8 +249,6 @@ TARGETS: dict[str, Target] = {
 # asking for one says why instead of "unknown backend" (README, "Converter paths").
 NOT_YET: dict[str, str] = {
     "torch-litert": "no target module yet (litert-torch installs beside torch 2.13.0)",
-    "paddle-onnx": "needs an environment of its own (paddle2onnx pins onnx 1.17); no target module yet",
-    "mindspore": "needs an environment of its own (mindspore needs NumPy < 2); no target module yet",
     "tinygrad": "no target module yet (its CPU device compiles with a system clang, which CI lacks)",
 }
 BUILTIN = {name: t.path for name, t in TARGETS.items()}

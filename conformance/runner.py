@@ -100,8 +100,11 @@ def case_as_checked(case: Case, check: str, default_stride: str | None) -> Case:
 
 
 # Parts of framework messages that change from run to run (temporary file names, function
-# counters, addresses), so that two runs of one suite write identical records.
+# counters, addresses), so that two runs of one suite write identical records, and terminal
+# colour codes (converters colour the log lines their refusals quote).
 _VOLATILE = (
+    (re.compile(r"\x1b\[[0-9;]*m"), ""),
+    (re.compile(r"(/tmp/[A-Za-z0-9_]+-)[a-z0-9_]{8}\b"), r"\1XXXXXXXX"),  # tempfile.mkdtemp(prefix=...)
     (re.compile(r"__autograph_generated_file\w+\.py"), "__autograph_generated_file.py"),
     (re.compile(r"(__inference_[\w<>]+?)_\d+\b"), r"\1"),
     (re.compile(r"(__inference_[\w<>]+?)\[[^\]]*\]"), r"\1"),  # XLA's per-process attributes
