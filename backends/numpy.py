@@ -326,6 +326,11 @@ VARIANTS: dict[str, Variant] = {
         spec_change=(("count_include_pad", lambda s: not s.count_include_pad),),
         reduction=ops.MEAN_REDUCTION,
     ),
+    "dilation_ignored": Variant(
+        "dilation ignored: contiguous windows of the kernel's size (a converter that drops the "
+        "dilations attribute)",
+        spec_change=(("dilation", lambda s: (1,) * s.ndim),),
+    ),
     "divisor_ignored": Variant(
         "divisor_override ignored: the average divides by the window's count as if no divisor "
         "were given (count_include_pad as set)",

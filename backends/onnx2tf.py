@@ -65,6 +65,11 @@ class Onnx2TfLiteRtBackend(OnnxRuntimeBackend):
     name = "onnx2tf-litert"
     default_stride_api = "ONNX MaxPool / AveragePool without strides, converted by onnx2tf"
     resolver = litert.OpResolverType.AUTO
+    unsupported_errors = (
+        *OnnxRuntimeBackend.unsupported_errors,
+        r"not in list of allowed values",  # TensorFlow has no kernel for the dtype
+        r"No registered '\w+' OpKernel",
+    )
 
     @property
     def version(self) -> str:

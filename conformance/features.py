@@ -120,7 +120,13 @@ FEATURES: tuple[Feature, ...] = (
         ("divisor_ignored",),
         ("divisor_override",),
     ),
-    Feature("dilation", "dilation", {"dilated": True}, (), ("dilated",)),
+    Feature(
+        "dilation",
+        "dilation",
+        {"dilated": True},
+        ("dilation_ignored",),
+        ("dilated", "undilated_changes_output"),
+    ),
     Feature(
         "oversized_window",
         "windows larger than the input",

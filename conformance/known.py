@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import importlib.util
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -75,6 +75,7 @@ _NO_KERNEL_FACTS = {
     "count_include_pad": True,
     "divisor_override": False,
     "dilated": False,
+    "undilated_changes_output": False,
     "kernel_exceeds_input": False,
     "window_exceeds_padded_input": False,
     "same_pad_negative": False,
@@ -189,6 +190,8 @@ def _static_facts(case: Case) -> dict[str, Any]:
         "count_include_pad": spec.count_include_pad,
         "divisor_override": spec.divisor_override is not None,
         "dilated": any(d != 1 for d in spec.dilation),
+        # the output at dilation 1 has another shape (dilation ignored is a shape mismatch)
+        "undilated_changes_output": _undilated_changes_output(spec, case.input_shape),
         "layout": spec.layout,
         "kernel_exceeds_input": any(k > n for k, n in zip(spec.kernel, spatial, strict=True)),
         # the dilated window is wider than the padded input in some dim (ceil mode's one window)
@@ -217,6 +220,14 @@ def _static_facts(case: Case) -> dict[str, Any]:
         "case_id": case.id,
         "error_geometry": getattr(case, "name", "") if case.checks == ("error_parity",) else "",
     }
+
+
+def _undilated_changes_output(spec, input_shape) -> bool:
+    try:
+        undilated = replace(spec, dilation=(1,) * spec.ndim)
+        return tuple(spec.output_shape(input_shape)) != tuple(undilated.output_shape(input_shape))
+    except InvalidSpec:
+        return False
 
 
 def case_facts(case: Case, check: str, device: str, reference: bool = True) -> Facts:

@@ -239,7 +239,9 @@ TARGETS: dict[str, Target] = {
         environment="paddle-onnx",  # paddle2onnx pins onnx <= 1.17
     ),
     "mindspore": Target(
-        "backends.mindspore:MindSporeBackend", "mindspore", environment="mindspore"  # NumPy < 2
+        "backends.mindspore:MindSporeBackend",
+        "mindspore",
+        environment="mindspore",  # NumPy < 2
     ),
     "mlx": Target("backends.mlx:MlxBackend", "mlx"),
     "litert": Target("backends.litert:LiteRtBackend", "litert", "runtime", cost=6.0),

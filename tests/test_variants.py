@@ -112,3 +112,12 @@ def test_ceil_keeps_last_window_by_the_bare_formula(ref):
     assert ref.forward(spec, _f([1.0, 2.0, 3.0, 4.0, 5.0])).shape == (1, 1, 3)
     kept = ref.forward_variant(spec, _f([1.0, 2.0, 3.0, 4.0, 5.0]), "ceil_keeps_last_window")
     assert kept.shape == (1, 1, 4)
+
+
+def test_dilation_ignored_pools_contiguous_windows(ref):
+    """Hand-worked: [0, 1, 2, 3, 4], kernel 2, dilation 2: windows (0, 2), (1, 3), (2, 4) give the
+    means 1, 2, 3; dilation ignored, contiguous windows (0, 1) ... (3, 4) give four means."""
+    spec = PoolSpec(op="avg", kernel=2, stride=1, dilation=2, ndim=1)
+    x = np.arange(5, dtype=np.float64).reshape(1, 1, 5)
+    assert ref.forward(spec, x).ravel().tolist() == [1.0, 2.0, 3.0]
+    assert ref.forward_variant(spec, x, "dilation_ignored").ravel().tolist() == [0.5, 1.5, 2.5, 3.5]
