@@ -43,6 +43,7 @@ class MindSporeBackend(Backend):
         r"(?i)not support",
         r"(?i)unsupported",
         r"(?i)must be divisible by output size",
+        r"(?i)must be greater or equal to output size",
         r"(?i)dtype of .* should be",
         r"(?i)data type .* (is )?not (in|supported)",
         r"(?i)kernel .* unregistered",
@@ -117,7 +118,7 @@ class MindSporeBackend(Backend):
         return (g[0] if isinstance(g, tuple) else g).asnumpy()
 
     def _forward_with_indices(self, spec, x, device):
-        if not spec.kind.selects or (spec.ndim == 1 and not spec.kind.adaptive):
+        if not spec.kind.selects or spec.ndim == 1:  # ops.adaptive_max_pool1d has none either
             raise Unsupported(f"mindspore.ops.{self._fn_name(spec)} has no return_indices")
         y, idx = self._fn(spec)(self._tensor(x), **self._kwargs(spec, x), return_indices=True)
         return y.asnumpy(), idx.asnumpy()

@@ -13,7 +13,7 @@ TORCH_PIN=${TORCH_PIN:-torch==2.13.0}
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
 "${pip[@]}" --upgrade pip
-if [[ ",$EXTRAS," == *",all,"* || ",$EXTRAS," == *",torch,"* ]] \
+if [[ ",$EXTRAS," == *",all,"* || "$EXTRAS" == *torch* || "$EXTRAS" == *executorch* ]] \
     && ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   "${pip[@]}" "$TORCH_PIN" || "${pip[@]}" --index-url https://download.pytorch.org/whl/cpu torch
 fi
