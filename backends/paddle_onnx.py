@@ -29,14 +29,23 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 import tempfile
 from collections import OrderedDict
 from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
 import onnx
 import onnxruntime as ort
+
+# both checked before paddle's import: where paddle2onnx is missing the target is unavailable
+# anyway, and importing paddle where tensorflow is loaded kills the process (backends/paddle.py)
+if find_spec("paddle2onnx") is None:
+    raise ImportError("No module named 'paddle2onnx' (paddle.onnx.export's exporter)")
+if "tensorflow" in sys.modules:
+    raise ImportError("paddle cannot be imported in a process where tensorflow is loaded already")
 import paddle
 import paddle.nn.functional as F
 

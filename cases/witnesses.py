@@ -507,12 +507,13 @@ def witness_cases() -> list[Case]:
         ),
         _w(
             "subnormal-average-channels-first",
-            PoolSpec("avg", 2, ndim=1),
-            (1, 1, 2),
+            PoolSpec("avg", 1, stride=2, ndim=1),
+            (1, 1, 4),
             family="given",
-            values=np.array([1e-40, 3e-40]).reshape(1, 1, 2),
+            values=np.array([1e-40, 3e-40, 2e-40, 5e-40]).reshape(1, 1, 4),
             checks=("forward",),
-            note="the average of two float32 subnormals (2e-40): flushed to zero under FTZ",
+            note="one-element float32 averages of subnormals at stride 2 (1e-40, 2e-40): zero "
+            "under FTZ",
         ),
         _w(
             "max-2d-nan-window",
