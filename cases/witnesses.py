@@ -512,8 +512,7 @@ def witness_cases() -> list[Case]:
             family="given",
             values=np.array([1e-40, 3e-40, 2e-40, 5e-40]).reshape(1, 1, 4),
             checks=("forward",),
-            note="one-element float32 averages of subnormals at stride 2 (1e-40, 2e-40): zero "
-            "under FTZ",
+            note="one-element float32 averages of subnormals at stride 2 (1e-40, 2e-40): zero under FTZ",
         ),
         _w(
             "max-2d-nan-window",
