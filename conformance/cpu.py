@@ -78,13 +78,14 @@ KNOBS = (
 # measured, its float32 average flushes subnormals under AVX2 and AVX-512, not under SSE4.1),
 # TensorFlow's oneDNN/Eigen choice, XLA (jax, flax, tensorflow-xla) and Keras on each. ONNX
 # Runtime (MLAS), LiteRT and ExecuTorch (XNNPACK, portable C++ kernels), IREE, TVM (compiled for
-# a generic CPU here) and MLX have no such switch: a reduced-ISA run computes them as a native
-# one does, so the reduced-ISA CI leg leaves them out.
+# a generic CPU here), MLX and tinygrad (clang with the native CPU as its target: no switch caps
+# it) have no such switch: a reduced-ISA run computes them as a native one does, so the
+# reduced-ISA CI leg leaves them out.
 ISA_CAPPED_ENGINES = frozenset(
     ("numpy", "torch", "tensorflow", "jax", "keras", "flax", "openvino", "paddle", "mindspore")
 )
 # every engine is in one of the two (a test)
-ISA_UNCAPPED_ENGINES = frozenset(("onnxruntime", "litert", "iree", "tvm", "mlx", "executorch"))
+ISA_UNCAPPED_ENGINES = frozenset(("onnxruntime", "litert", "iree", "tvm", "mlx", "executorch", "tinygrad"))
 # TensorFlow's default oneDNN policy on Linux x86 (DefaultOneDnnPolicy).
 _TF_ONEDNN_DEFAULT = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8", "amx_bf16")
 _VENDORS = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}

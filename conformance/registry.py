@@ -256,14 +256,13 @@ TARGETS: dict[str, Target] = {
         environment="mindspore",  # NumPy < 2
     ),
     "mlx": Target("backends.mlx:MlxBackend", "mlx"),
+    "tinygrad": Target("backends.tinygrad:TinygradBackend", "tinygrad", cost=3.0),
     "litert": Target("backends.litert:LiteRtBackend", "litert", "runtime", cost=6.0),
     "litert-builtin": Target("backends.litert:LiteRtBuiltinBackend", "litert", "runtime", cost=6.0),
 }
 # DESIGN.md §6 names that are not targets here yet, and why: `conformance list` prints them and
 # asking for one says why instead of "unknown backend" (README, "Converter paths").
-NOT_YET: dict[str, str] = {
-    "tinygrad": "no target module yet (its CPU device compiles with a system clang, which CI lacks)",
-}
+NOT_YET: dict[str, str] = {}
 BUILTIN = {name: t.path for name, t in TARGETS.items()}
 REFERENCE = "numpy"
 EXTRA_ENV = "CONFORMANCE_EXTRA_BACKENDS"
