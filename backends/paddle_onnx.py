@@ -11,7 +11,8 @@ upgraded as the ops need, polygraphy's graph optimisation), the .onnx file run b
 Runtime's CPU execution provider with default session options. Max pooling's mask (the
 `indices` check) is the exported model's second output; max_unpool exports the pooling and
 F.max_unpool chain as one model. An export takes about 0.7 s, so without --complete a run
-computes the hand-written cases only.
+computes the hand-written cases only. `resized`: exported with the spatial dims of the InputSpec
+None (any size), run at the case's size, then at the other.
 
 Each call runs eagerly first, as a model runs in Paddle before it is exported: what Paddle
 itself refuses is refused with the `paddle` target's words (paddle.jit.save's to_static hides
@@ -22,7 +23,8 @@ model ONNX Runtime rejects. No gradients: an inference runtime.
 One refusal is made here, before the exporter: paddle2onnx 2.1 logs "[OP: pd_op.pool2d] NHWC
 format is not supported" for a pool with data_format NHWC / NDHWC and then aborts the process
 (SIGABRT in paddle2onnx::Export) instead of raising, so such a case would cost a worker and
-its restart; it is `unsupported` with those words instead.
+its restart; it is `unsupported` with those words instead. So is an adaptive (not global) pool
+exported with dynamic spatial dims ("Adaptive only support static input shape", then abort).
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 
 # both checked before paddle's import: where paddle2onnx is missing the target is unavailable
@@ -80,7 +81,6 @@ class PaddleOnnxBackend(PaddleBackend):
 
     def __init__(self) -> None:
         self._sessions: OrderedDict = OrderedDict()
-        self._opsets: dict = {}
 
     @property
     def version(self) -> str:
@@ -100,10 +100,12 @@ class PaddleOnnxBackend(PaddleBackend):
         raise Unsupported("an ONNX Runtime model computes no gradients (an inference runtime)")
 
     # ---- the road: export, then run in ONNX Runtime -----------------------------------------
-    def _export(self, fn, x: np.ndarray) -> bytes:
+    def _export(self, fn, x: np.ndarray, dynamic: bool = False) -> bytes:
+        """The call exported at x's shape (`dynamic`: its spatial dims None, any size)."""
         layer = _Call(fn)
         layer.eval()
-        spec = paddle.static.InputSpec(list(x.shape), name_of(x.dtype), "x")
+        shape = list(x.shape[:2]) + [None] * (x.ndim - 2) if dynamic else list(x.shape)
+        spec = paddle.static.InputSpec(shape, name_of(x.dtype), "x")
         said = io.StringIO()
         with tempfile.TemporaryDirectory(prefix="paddle2onnx-") as folder:
             prefix = str(Path(folder, "model"))
@@ -118,28 +120,48 @@ class PaddleOnnxBackend(PaddleBackend):
                     raise Unsupported(f"paddle2onnx does not export this call: {what}") from None
                 raise RuntimeError(f"paddle2onnx failed to export the call: {what}") from None
 
-    def _session(self, key, fn, x: np.ndarray):
+    def _session(self, key, fn, x: np.ndarray, dynamic: bool = False):
         session = self._sessions.get(key)
         if session is None:
-            data = self._export(fn, x)
+            data = self._export(fn, x, dynamic)
             options = ort.SessionOptions()
             options.log_severity_level = 3
             session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-            self._opsets[key] = onnx.load_from_string(data).opset_import[0].version
             self._sessions[key] = session
             if len(self._sessions) > _SESSIONS:
                 self._sessions.popitem(last=False)
         return session
 
-    def _through_onnx(self, key, fn, x: np.ndarray):
+    def _through_onnx(self, key, fn, x: np.ndarray, second: np.ndarray | None = None):
+        """The exported call's output(s) at x; given `second`, exported with dynamic spatial
+        dims, run at x's size, then at second's (the `resized` check): the output there."""
         if name_of(x.dtype) == "bfloat16":
             raise Unsupported("ONNX Runtime's Python API takes no bfloat16 arrays (NumPy has no bfloat16)")
-        session = self._session((*key, x.shape, name_of(x.dtype)), fn, x)
-        outs = session.run(None, {session.get_inputs()[0].name: np.ascontiguousarray(x)})
+        dynamic = second is not None
+        session = self._session((*key, x.shape, name_of(x.dtype), dynamic), fn, x, dynamic)
+        name = session.get_inputs()[0].name
+        outs = session.run(None, {name: np.ascontiguousarray(x)})
+        if dynamic:
+            outs = session.run(None, {name: np.ascontiguousarray(second)})
         return tuple(np.asarray(o) for o in outs) if len(outs) > 1 else np.asarray(outs[0])
 
-    def _run(self, spec, x, device, kw):
-        super()._run(spec, x, device, kw)  # Paddle's own refusals, in its own words
+    def _forward_resized(self, spec, x, second, device):
+        kw = self._kwargs(spec, x)
+        self._refusals(spec, x, device, kw)
+        if spec.kind.adaptive and not spec.is_global:
+            raise Unsupported(
+                "paddle2onnx exports adaptive pooling at a static input shape only ('[OP: pd_op."
+                "pool2d] Adaptive only support static input shape'), and then aborts the process "
+                "(SIGABRT in paddle2onnx::Export): not called"
+            )
+        call = getattr(F, self._fn_name(spec))
+        return self._through_onnx(
+            (self._fn_name(spec), repr(sorted(kw.items()))), lambda t: call(t, **kw), x, second
+        )
+
+    def _refusals(self, spec, x, device, kw) -> None:
+        """Paddle's own refusals first, in its words (the eager call), then NHWC (docstring)."""
+        super()._run(spec, x, device, kw)
         fmt = kw.get("data_format", "")
         if fmt in ("NHWC", "NDHWC"):
             raise Unsupported(
@@ -147,6 +169,9 @@ class PaddleOnnxBackend(PaddleBackend):
                 f"{spec.ndim}d] {fmt} format is not supported'), and then aborts the process "
                 "(SIGABRT in paddle2onnx::Export): not called"
             )
+
+    def _run(self, spec, x, device, kw):
+        self._refusals(spec, x, device, kw)
         call = getattr(F, self._fn_name(spec))
         return self._through_onnx((self._fn_name(spec), repr(sorted(kw.items()))), lambda t: call(t, **kw), x)
 
