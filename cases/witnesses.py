@@ -532,4 +532,52 @@ def witness_cases() -> list[Case]:
             checks=("forward", "indices"),
             note="adaptive max to 1x1 over a NaN that is not first: NaN (index 1)",
         ),
+        _w(
+            "same-lower-dilated-max",
+            PoolSpec("max", 2, stride=1, padding="same_lower", dilation=2),
+            (1, 1, 5, 5),
+            checks=("forward",),
+            note="a dilated SAME_LOWER max pool (effective window 3): pads of 1 on each side",
+        ),
+        _w(
+            "same-lower-average-excluding-padding",
+            PoolSpec("avg", 2, stride=2, padding="same_lower", count_include_pad=False, ndim=1),
+            (2, 3, 2),
+            checks=("forward", "default_stride"),
+            note="SAME_LOWER average without the padding in the divisor",
+        ),
+        _w(
+            "global-max-signed-zero",
+            PoolSpec("adaptive_max", output_size=(1,), ndim=1),
+            (1, 1, 2),
+            family="given",
+            values=np.array([-0.0, 0.0]).reshape(1, 1, 2),
+            checks=("forward",),
+            note="a global max over -0.0 then +0.0: the first of the tied zeros, -0.0",
+        ),
+        _w(
+            "average-ceil-window-past-padded-input",
+            PoolSpec("avg", 3, stride=3, padding=((0, 1), (1, 0)), ceil_mode=True, count_include_pad=False),
+            (1, 1, 1, 7),
+            checks=("forward",),
+            note="a ceil-mode 3x3 average over a 1-high input padded to 2: the window is taller "
+            "than the padded input",
+        ),
+        _w(
+            "dilated-ceil-max-asymmetric-padding",
+            PoolSpec("max", 2, stride=2, dilation=2, padding=((0, 1),), ceil_mode=True, ndim=1),
+            (1, 1, 3),
+            checks=("forward",),
+            note="k=2, d=2, s=2 over 3 padded (0, 1), ceil mode: 2 outputs",
+        ),
+        _w(
+            "average-excluded-padding-spanning-window",
+            PoolSpec("avg", 3, stride=3, padding=1, count_include_pad=False, layout="channels_last", ndim=1),
+            (1, 3, 1),
+            family="given",
+            values=np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1),
+            checks=("forward",),
+            note="one window over the left pad and the first two inputs; the padding excluded: "
+            "(1 + 2) / 2 = 1.5",
+        ),
     ]
