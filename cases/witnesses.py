@@ -580,4 +580,20 @@ def witness_cases() -> list[Case]:
             note="one window over the left pad and the first two inputs; the padding excluded: "
             "(1 + 2) / 2 = 1.5",
         ),
+        _w(
+            "int64-max",
+            PoolSpec("max", 2),
+            (1, 1, 4, 4),
+            dtype="int64",
+            checks=("forward",),
+            note="an int64 max pool: the output is int64",
+        ),
+        _w(
+            "float16-one-element-ceil-average",
+            PoolSpec("avg", 1, stride=1, ceil_mode=True, ndim=1),
+            (1, 1, 1),
+            dtype="float16",
+            checks=("forward",),
+            note="a one-element float16 average in ceil mode over one element: a copy",
+        ),
     ]
