@@ -9,7 +9,10 @@ reference, what raw status that gives, why, and where it is reported publicly:
     when = { op = "avg", padding = "same", count_include_pad = true }
     versions = ">=2.0"                     # optional PEP 440 range of the framework version
     status = "mismatch"                    # the raw status expected on those cases: mismatch,
-                                           # shape_mismatch, error, or nondeterministic (two
+                                           # shape_mismatch, error, crash (the framework kills
+                                           # the process: a converter's SIGFPE, say; only facts
+                                           # without `differs_under` hold for a crashed task,
+                                           # which has no outputs), or nondeterministic (two
                                            # identical calls differed: only with strict = false,
                                            # as it need not show on every call)
     reason = "..."
@@ -122,6 +125,15 @@ def _output_facts(case: Case) -> dict[str, Any]:
     }
 
 
+def _has_nan(case: Case) -> bool:
+    if case.family not in ("nan", "given") or not case.dtype.startswith(("float", "bfloat")):
+        return False
+    try:
+        return bool(np.isnan(case.make_input().astype(np.float64)).any())
+    except InvalidSpec:  # an error-parity case's input may not exist
+        return False
+
+
 @lru_cache(maxsize=4096)
 def _static_facts(case: Case) -> dict[str, Any]:
     """The facts that depend on the case alone (computed once per case, not per result)."""
@@ -143,6 +155,8 @@ def _static_facts(case: Case) -> dict[str, Any]:
         "layout": spec.layout,
         "dtype": case.dtype,
         "family": case.family,
+        # the input holds a NaN (a hand-written case's given values too, whatever its family)
+        "input_has_nan": _has_nan(case),
         "suite": case.suite,
         "case_id": case.id,
         "adaptive": spec.kind.adaptive,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from conformance import Case, InvalidSpec, PoolSpec, known, registry, runner
@@ -15,7 +16,7 @@ def test_every_shipped_entry_loads_and_has_a_source():
         for entry in known.load(name):
             assert entry.reason and entry.link
             assert entry.link.startswith("https://") or entry.link == "no public report found"
-            assert entry.status in ("mismatch", "shape_mismatch", "error", "nondeterministic")
+            assert entry.status in ("mismatch", "shape_mismatch", "error", "crash", "nondeterministic")
             # a call that differs between two tries need not differ on every case
             assert entry.status != "nondeterministic" or not entry.strict, entry.id
 
@@ -67,3 +68,30 @@ def test_a_device_enum_matches_entries_written_with_the_plain_string():
     facts = case_facts(AVG_SAME, "forward", Device.CPU)
     assert type(facts["device"]) is str and facts["device"] == "cpu"
     assert KnownDivergence("x", "mismatch", "r", "l", when={"device": "cpu"}).matches(facts, "1.0")
+
+
+def test_a_crash_entry_classifies_a_crashed_task_without_the_reference(monkeypatch):
+    """A converter that kills its process (paddle2onnx's SIGFPE) is tracked like any divergence:
+    the parent classifies the crash record from the case's facts alone (no outputs exist)."""
+    from conformance.task import Task
+
+    case = Case(PoolSpec(op="adaptive_avg", output_size=(5, 3)), (1, 1, 3, 2))
+    crash = KnownDivergence(
+        "fake-crash", "crash", "pretend", "no public report found", when={"output_exceeds_input": True}
+    )
+    monkeypatch.setattr(known, "load", lambda backend, directory=None: (crash,))
+    record = Task(case, "numpy", "forward").result("crash", "worker process killed by SIGFPE")
+    classified = runner.classify(record, case, reference=False)
+    assert classified.status == "known_divergence" and classified.known["id"] == "fake-crash"
+    other = Case(PoolSpec(op="adaptive_avg", output_size=(1, 1)), (1, 1, 3, 2))
+    record = Task(other, "numpy", "forward").result("crash", "worker process killed by SIGFPE")
+    assert runner.classify(record, other, reference=False).status == "crash"
+
+
+def test_input_has_nan_reads_given_values_too():
+    spec = PoolSpec(op="max", kernel=2)
+    # named, as hand-written cases are (values do not take part in a case's equality)
+    given = Case(spec, (1, 1, 2, 2), family="given", values=np.array([1.0, np.nan, 2.0, 3.0]), name="a")
+    plain = Case(spec, (1, 1, 2, 2), family="given", values=np.arange(4.0), name="b")
+    assert case_facts(given, "forward", "cpu")["input_has_nan"] is True
+    assert case_facts(plain, "forward", "cpu")["input_has_nan"] is False
