@@ -33,10 +33,10 @@ def default_folder(name: str) -> Path:
 
 def interpreter(name: str) -> Path | None:
     """Environment `name`'s Python interpreter, or None where it is not set up."""
-    explicit = os.environ.get(variable(name))
-    candidates = [Path(explicit)] if explicit else []
-    candidates.append(default_folder(name) / "bin" / "python")  # POSIX: workers need pass_fds
-    return next((c for c in candidates if c.is_file() and os.access(c, os.X_OK)), None)
+    explicit = os.environ.get(variable(name))  # set, it wins: a wrong path is not set up
+    # POSIX layout: the workers need pass_fds
+    python = Path(explicit) if explicit else default_folder(name) / "bin" / "python"
+    return python if python.is_file() and os.access(python, os.X_OK) else None
 
 
 def setup_command(name: str) -> str:
@@ -46,7 +46,7 @@ def setup_command(name: str) -> str:
 def missing(name: str) -> str:
     """Why a target of environment `name` cannot load here: the fix, spelled out."""
     return (
-        f"needs its own environment {name!r} (its converter pins versions that clash with the "
+        f"needs its own environment {name!r} (its packages pin versions that clash with the "
         f"main one), not set up here: run `{setup_command(name)}` in the project's folder, or "
         f"point {variable(name)} at a Python that has it"
     )
