@@ -90,7 +90,7 @@ FEATURES: tuple[Feature, ...] = (
         "SAME padding: output ceil(n/s), the total clamped at 0, the dilated window",
         {"padding": ["same", "same_lower"]},
         (),
-        ("same_pad_negative", "same_pads_undilated_change_output", "same_output_not_floor"),
+        ("padding", "same_pad_negative", "same_pads_undilated_change_output", "same_output_not_floor"),
     ),
     Feature(
         "same_split",
@@ -191,6 +191,7 @@ FEATURES: tuple[Feature, ...] = (
         "float16/bfloat16 accumulation and rounding",
         {"dtype": ["float16", "bfloat16"], "op": ["avg", "adaptive_avg"]},
         ("accumulate_storage", "accumulate_float32"),
+        ("dtype",),
     ),
     Feature(
         "float64",

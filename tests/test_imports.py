@@ -34,6 +34,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "conformance.checkdefs",
             "conformance.options",
             "conformance.packages",
+            "conformance.environments",
             "conformance.reproducer",
             "conformance.bundle_check",
             "conformance.compare",
@@ -67,7 +68,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (  # running tasks, in this process or in workers
         "engine",
-        ("conformance.runner", "conformance.isolation", "conformance.execution", "conformance.probes"),
+        (
+            "conformance.runner",
+            "conformance.isolation",
+            "conformance.worker",
+            "conformance.execution",
+            "conformance.probes",
+        ),
     ),
     (
         "output",
