@@ -149,12 +149,19 @@ class Cpu:
             "float16": (has("avx512bw") and (has("avx512_fp16") or has("amx_fp16"))) or has("avx_ne_convert"),
         }.get(dtype, False)
 
+    def aten_avx512(self) -> bool:
+        """ATen's kernels, and inductor's CPU code (which follows ATen's capability), use
+        AVX-512: the CPU has it and ATEN_CPU_CAPABILITY does not cap below it."""
+        cap = dict(self.knobs).get("ATEN_CPU_CAPABILITY", "").strip().lower()
+        return "avx512f" in self.flags and (cap == "" or cap.startswith(("avx512", "amx")))
+
     def facts(self, dtype: str) -> dict[str, Any]:
-        """The facts known entries may name (FACT_NAMES), for a case of this dtype."""
+        """The facts known entries may name, for a case of this dtype."""
         return {
             "cpu_vendor": self.vendor,
             "cpu_x86": self.x86,
             "cpu_avx512": "avx512f" in self.flags,
+            "aten_avx512": self.aten_avx512(),
             "tf_onednn": self.tf_onednn(dtype),
         }
 

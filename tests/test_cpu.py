@@ -109,3 +109,13 @@ def test_every_target_engine_is_known_to_be_isa_capped_or_not():
     assert not cpu.ISA_CAPPED_ENGINES & cpu.ISA_UNCAPPED_ENGINES
     assert engines <= cpu.ISA_CAPPED_ENGINES | cpu.ISA_UNCAPPED_ENGINES, engines
     assert "torch-compile" in registry.isa_capped() and "onnxruntime" not in registry.isa_capped()
+
+
+def test_aten_avx512_follows_the_cpu_and_the_capability_switch():
+    """Inductor's int8 3-D max differs between its AVX2 and AVX-512 code (a known entry names
+    aten_avx512): the fact must follow ATEN_CPU_CAPABILITY, not only the CPU's flags."""
+    base = cpu.Cpu("intel", "x", "x86_64", frozenset({"avx2", "avx512f"}), False, False)
+    assert base.aten_avx512()
+    capped = cpu.Cpu("intel", "x", "x86_64", base.flags, False, False, (("ATEN_CPU_CAPABILITY", "avx2"),))
+    assert not capped.aten_avx512()
+    assert not cpu.Cpu("amd", "x", "x86_64", frozenset({"avx2"}), False, False).aten_avx512()
