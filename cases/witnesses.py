@@ -596,4 +596,31 @@ def witness_cases() -> list[Case]:
             checks=("forward",),
             note="a one-element float16 average in ceil mode over one element: a copy",
         ),
+        # the regression cases that found entries of the new targets, as witnesses (the
+        # default suite holds witnesses, not regressions)
+        _w(
+            "average-padding-counted-same-sized-pads",
+            PoolSpec("avg", 3, stride=1, padding=1),
+            (1, 1, 2, 2),
+            family="given",
+            values=np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 1, 2, 2),
+            checks=("forward",),
+            note="apache/tvm#1144's case: (1 + 2 + 3 + 4) / 9 with the padding counted",
+        ),
+        _w(
+            "average-ceil-padded-window",
+            PoolSpec("avg", (1, 2), stride=2, padding=(0, 1), ceil_mode=True),
+            (1, 2, 4, 4),
+            checks=("forward",),
+            note="pytorch/pytorch#36977's geometry: k=(1, 2), s=2, p=(0, 1), ceil mode",
+        ),
+        _w(
+            "max-pool3d-nan-gradient",
+            PoolSpec("max", 2, stride=2, ndim=3),
+            (1, 1, 4, 4, 4),
+            family="given",
+            values=np.full((1, 1, 4, 4, 4), np.nan),
+            checks=("forward", "grad"),
+            note="pytorch/pytorch#39846's all-NaN 3-D max: NaN out, the gradient to each window's first NaN",
+        ),
     ]
