@@ -213,9 +213,16 @@ def _execute_run(out: Path, args, cases, ex: execution.Execution, previous) -> i
                 else ""
             )
         )
+    if ex.unavailable:  # every available target was asked for: say which did not load
+        print(
+            f"conformance: not run here, unavailable ({len(ex.unavailable)}; `conformance list` "
+            f"says why): {', '.join(ex.unavailable)}",
+            file=sys.stderr,
+        )
     now = datetime.now(UTC).isoformat(timespec="seconds")
     env = environment(
         info,
+        unavailable=ex.unavailable,
         suite=args.suite,
         seed=args.seed,
         run_id=out.name,

@@ -74,6 +74,9 @@ class Execution:
 
     backends: list[str]
     info: dict[str, dict]
+    # the registered targets that did not load, with the reason (a run of every available
+    # target says which it left out: a side environment not set up, a framework not installed)
+    unavailable: dict[str, str]
 
     def run(self, tasks: list) -> Iterator[Result]:
         raise NotImplementedError
@@ -108,6 +111,7 @@ class Isolated(Execution):
             raise
         self.backends = [n for n, v in probed.items() if "reason" not in v]
         self.info = {n: probed[n] for n in self.backends}
+        self.unavailable = {n: v["reason"] for n, v in probed.items() if "reason" in v}
 
     def run(self, tasks: list) -> Iterator[Result]:
         return self.pool.run(tasks)
@@ -125,6 +129,8 @@ class InProcess(Execution):
     def __init__(self, backends_arg: str | None, jobs: int):
         self.jobs = jobs
         self.backends = available_here(backends_arg)
+        left = [] if backends_arg else [n for n in registry.names() if n not in self.backends]
+        self.unavailable = {n: registry.reason(n) or "" for n in left}
         self.info = {
             n: {"version": registry.get(n).version, "devices": registry.get(n).devices()}
             for n in self.backends
