@@ -87,3 +87,28 @@ def test_every_side_environment_has_an_extra_of_its_name():
     assert sides <= set(extras), sides - set(extras)
     everything = extras["all"][0]
     assert not any(f",{side}," in everything.replace("[", ",").replace("]", ",") for side in sides)
+
+
+def test_a_run_of_every_target_keeps_the_ones_that_did_not_load(monkeypatch):
+    """`conformance run` without --backends runs what loads; the rest (a side environment not
+    set up) is kept with its reason, for the run's stderr line and environment.json."""
+    from conformance import execution
+
+    class Pool:
+        def __init__(self, jobs, timeout):
+            pass
+
+        def probe(self, names=None):
+            return {
+                "numpy": {"version": "ref", "devices": ["cpu"], "default_stride": "kernel"},
+                "onnx2tf-litert": {"reason": environments.missing("onnx2tf")},
+            }
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(execution, "WorkerPool", Pool)
+    ex = execution.Isolated(None, 1, 5.0)
+    assert ex.backends == ["numpy"]
+    assert list(ex.unavailable) == ["onnx2tf-litert"]
+    assert environments.setup_command("onnx2tf") in ex.unavailable["onnx2tf-litert"]
