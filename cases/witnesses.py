@@ -559,7 +559,7 @@ def witness_cases() -> list[Case]:
             "average-ceil-window-past-padded-input",
             PoolSpec("avg", 3, stride=3, padding=((0, 1), (1, 0)), ceil_mode=True, count_include_pad=False),
             (1, 1, 1, 7),
-            checks=("forward",),
+            checks=("forward", "default_stride"),
             note="a ceil-mode 3x3 average over a 1-high input padded to 2: the window is taller "
             "than the padded input",
         ),
@@ -622,5 +622,24 @@ def witness_cases() -> list[Case]:
             values=np.full((1, 1, 4, 4, 4), np.nan),
             checks=("forward", "grad"),
             note="pytorch/pytorch#39846's all-NaN 3-D max: NaN out, the gradient to each window's first NaN",
+        ),
+        _w(
+            "same-lower-dilated-max-int8",
+            PoolSpec("max", 2, stride=3, padding="same_lower", dilation=2, layout="channels_last"),
+            (1, 3, 3, 1),
+            dtype="int8",
+            checks=("forward",),
+            note="a dilated SAME_LOWER int8 max pool (effective window 3, stride 3 over 3): "
+            "the total padding is 0",
+        ),
+        _w(
+            "max-gradient-minus-inf-beside-padding",
+            PoolSpec("max", 2, stride=1, padding=1, ndim=1),
+            (1, 1, 3),
+            family="given",
+            values=np.array([-np.inf, 1.0, 2.0]).reshape(1, 1, 3),
+            checks=("forward", "grad"),
+            note="padding-and-neg-inf channels-first: the first window holds the left padding and "
+            "-inf; its gradient goes to the -inf",
         ),
     ]
