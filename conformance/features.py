@@ -135,6 +135,13 @@ FEATURES: tuple[Feature, ...] = (
         ("kernel_exceeds_input", "window_exceeds_padded_input"),
     ),
     Feature(
+        "single_window",
+        "one window in a dim that leaves part of the (padded) input unread",
+        {"single_window_short_of_padded_input": True},
+        (),
+        ("single_window_short_of_padded_input",),
+    ),
+    Feature(
         "adaptive",
         "adaptive windows (output size given)",
         {"adaptive": True, "global": False},

@@ -81,6 +81,7 @@ _NO_KERNEL_FACTS = {
     "undilated_changes_output": False,
     "kernel_exceeds_input": False,
     "window_exceeds_padded_input": False,
+    "single_window_short_of_padded_input": False,
     "same_pad_negative": False,
     "same_pads_undilated_change_output": False,
     "same_pad_asymmetric": False,
@@ -212,6 +213,10 @@ def _static_facts(case: Case) -> dict[str, Any]:
         "window_exceeds_padded_input": any(
             e > n + lo + hi for e, n, (lo, hi) in zip(effective, spatial, pads, strict=True)
         ),
+        # an undilated dim of one output whose window is shorter than the padded input (the
+        # window leaves input or padding unread: 3 over 4, stride 3 or 2)
+        "single_window_short_of_padded_input": hasattr(spec, "geometry")
+        and any(g.out == 1 and g.d == 1 and g.k < g.n + g.lo + g.hi for g in spec.geometry(case.input_shape)),
         # SAME padding whose total (out - 1) * stride + window - input is negative in some dim
         # (the semantics clamp it to 0: the windows skip input at the end)
         "same_pad_negative": same and any(span + e < n for n, _, _, e, span in same_dims),
