@@ -24,7 +24,7 @@ def run_check(case: Case, backend_name: str, check: str, device: Device = Device
     """Run one check and classify it (known divergences included); never raises for a case."""
     start = time.perf_counter()
     version, cmp, source, actual, expected = "", Comparison("error"), "reference", None, None
-    backend, stride_info = None, None
+    backend, stride_info, suite_refused = None, None, False
     try:
         backend = registry.get(backend_name)
         version = backend.version
@@ -48,6 +48,8 @@ def run_check(case: Case, backend_name: str, check: str, device: Device = Device
     except BackendUnavailable as exc:
         cmp = Comparison("unsupported", message=str(exc))
     except Exception as exc:  # a framework's (or our) failure on this case: record it
+        # InvalidSpec is the suite's own refusal (no target raises it): never a known divergence
+        suite_refused = isinstance(exc, InvalidSpec)
         tb = traceback.extract_tb(exc.__traceback__)
         where = stable_text(f" (at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})") if tb else ""
         cmp = Comparison("error", message=stable_text(f"{type(exc).__name__}: {exc}")[:2000] + where)
@@ -72,7 +74,8 @@ def run_check(case: Case, backend_name: str, check: str, device: Device = Device
     known_check = checkdefs.ALL.get(check)
     if backend is not None and known_check and known_check.native_call and cmp.status != "unsupported":
         _attach_native_call(result, case, check, backend)
-    result = classify(result, case)
+    if not suite_refused:  # a known divergence describes a target, never the suite's own error
+        result = classify(result, case)
     if result.status not in ("pass", "unsupported") and known_check and known_check.evidence:
         _attach_evidence(result, case, check, backend, actual, expected, source)
     return result

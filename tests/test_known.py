@@ -95,3 +95,25 @@ def test_input_has_nan_reads_given_values_too():
     plain = Case(spec, (1, 1, 2, 2), family="given", values=np.arange(4.0), name="b")
     assert case_facts(given, "forward", "cpu")["input_has_nan"] is True
     assert case_facts(plain, "forward", "cpu")["input_has_nan"] is False
+
+
+def test_the_suites_own_refusal_is_never_a_known_divergence(monkeypatch):
+    """An entry with status "error" describes a target's failure; an InvalidSpec raised by the
+    suite's own code (a check run outside its rule, a harness bug) must stay a failing error."""
+    anything = KnownDivergence("fake-any-error", "error", "pretend", "no public report found", when={})
+    monkeypatch.setattr(known, "load", lambda backend, directory=None: (anything,))
+    target = registry.get("numpy")
+
+    def refuse(*args, **kwargs):
+        raise InvalidSpec("stride", (2, 2), "equal to the kernel for default_stride")
+
+    monkeypatch.setattr(target, "forward", refuse)
+    result = runner.run_check(AVG_SAME, "numpy", "forward")
+    assert result.status == "error" and result.known is None
+    assert "InvalidSpec" in result.message and "stride" in result.message
+
+    def framework_error(*args, **kwargs):
+        raise RuntimeError("framework says no")
+
+    monkeypatch.setattr(target, "forward", framework_error)
+    assert runner.run_check(AVG_SAME, "numpy", "forward").status == "known_divergence"
