@@ -706,4 +706,18 @@ def witness_cases() -> list[Case]:
             checks=("grad",),
             note="the gradient of a 1-D SAME ceil-mode average (k=1, s=2 over 8: 4 outputs)",
         ),
+        _w(
+            "global-average-resized",
+            PoolSpec("adaptive_avg", output_size=(1, 1)),
+            (1, 1, 5, 4),
+            checks=("resized",),
+            note="a global average prepared for any size and run at twice the size",
+        ),
+        _w(
+            "adaptive-average-tiling-3x3-resized",
+            PoolSpec("adaptive_avg", output_size=(3, 3)),
+            (2, 3, 6, 6),
+            checks=("resized",),
+            note="3x3 over 6x6 (windows 2x2) prepared for any size and run over 12x12: still 3x3",
+        ),
     ]
