@@ -141,10 +141,12 @@ def _static_facts(case: Case) -> dict[str, Any]:
     spec = case.spec
     pads = spec.explicit_pads(case.input_shape)
     spatial = [case.input_shape[a] for a in spec.spatial_axes()]
+    # error-parity RawSpecs have no valid windows
+    windows = spec.geometry(case.input_shape) if hasattr(spec, "geometry") else ()
     most = 0  # the most input elements any window holds (1: nothing is ever compared or added)
-    if hasattr(spec, "geometry"):  # error-parity RawSpecs have no valid windows
+    if hasattr(spec, "geometry"):
         most = 1
-        for g in spec.geometry(case.input_shape):
+        for g in windows:
             most *= max(len(g.members(j)) for j in range(g.out))
     common = {
         "spatial_size": int(np.prod(spatial)),
@@ -165,15 +167,14 @@ def _static_facts(case: Case) -> dict[str, Any]:
         **_output_facts(case),
     }
     if spec.kind.adaptive:
-        geoms = spec.geometry(case.input_shape)
         return {
             **common,
             **_NO_KERNEL_FACTS,
             # some input element in two windows (PyTorch's rule when o does not divide n)
-            "adaptive_overlapping": any(g.overlapping for g in geoms),
-            "output_exceeds_input": any(g.out > g.n for g in geoms),
+            "adaptive_overlapping": any(g.overlapping for g in windows),
+            "output_exceeds_input": any(g.out > g.n for g in windows),
             # equal, disjoint windows: a fixed-kernel pool with kernel = stride = n / o
-            "adaptive_as_fixed_pool": all(g.n % g.out == 0 for g in geoms),
+            "adaptive_as_fixed_pool": all(g.n % g.out == 0 for g in windows),
         }
     channel_axis = 1 if spec.layout == "channels_first" else -1
     effective = [d * (k - 1) + 1 for k, d in zip(spec.kernel, spec.dilation, strict=True)]
@@ -215,8 +216,9 @@ def _static_facts(case: Case) -> dict[str, Any]:
         ),
         # an undilated dim of one output whose window is shorter than the padded input (the
         # window leaves input or padding unread: 3 over 4, stride 3 or 2)
-        "single_window_short_of_padded_input": hasattr(spec, "geometry")
-        and any(g.out == 1 and g.d == 1 and g.k < g.n + g.lo + g.hi for g in spec.geometry(case.input_shape)),
+        "single_window_short_of_padded_input": any(
+            g.out == 1 and g.d == 1 and g.k < g.n + g.lo + g.hi for g in windows
+        ),
         # SAME padding whose total (out - 1) * stride + window - input is negative in some dim
         # (the semantics clamp it to 0: the windows skip input at the end)
         "same_pad_negative": same and any(span + e < n for n, _, _, e, span in same_dims),
