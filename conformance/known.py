@@ -144,7 +144,7 @@ def _static_facts(case: Case) -> dict[str, Any]:
     # error-parity RawSpecs have no valid windows
     windows = spec.geometry(case.input_shape) if hasattr(spec, "geometry") else ()
     most = 0  # the most input elements any window holds (1: nothing is ever compared or added)
-    if hasattr(spec, "geometry"):
+    if windows:
         most = 1
         for g in windows:
             most *= max(len(g.members(j)) for j in range(g.out))
